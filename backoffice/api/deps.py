@@ -1,0 +1,92 @@
+"""FastAPI dependencies, as ``Annotated`` aliases: the session, the caller, the services."""
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backoffice.db import session_scope
+from backoffice.errors import AuthenticationFailed, PermissionDenied
+from backoffice.models import User
+from backoffice.services import Caller, PostService, UserService
+from backoffice.services.auth import AuthService
+
+if TYPE_CHECKING:
+    from backoffice.office import BackOffice
+
+# tokenUrl is set to the mounted prefix by BackOffice.mount; this is the default layout.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
+
+
+def get_office(request: Request) -> "BackOffice":
+    return request.app.state.backoffice  # type: ignore[no-any-return]
+
+
+OfficeDep = Annotated["BackOffice", Depends(get_office)]
+
+
+async def get_session(office: OfficeDep) -> AsyncIterator[AsyncSession]:
+    """One session per request, committed when the endpoint returns without error."""
+    async with session_scope(office.session_maker) as session:
+        yield session
+
+
+# scope="function": the commit happens before the response is sent, so a failed commit is
+# reported as an error instead of after a success response.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+def get_auth_service(session: SessionDep, office: OfficeDep) -> AuthService:
+    return AuthService(session, Caller.anonymous("api"), office.hasher, office.settings)
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+async def get_current_user(token: TokenDep, auth: AuthServiceDep) -> User:
+    if not token:
+        raise AuthenticationFailed("Not authenticated: send an 'Authorization: Bearer' token.")
+    return await auth.user_for_access_token(token)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_current_active_user(user: CurrentUser) -> User:
+    if not user.is_active:
+        raise AuthenticationFailed("This account is inactive.")
+    return user
+
+
+ActiveUser = Annotated[User, Depends(get_current_active_user)]
+
+
+async def require_admin(user: ActiveUser) -> User:
+    if not user.is_admin:
+        raise PermissionDenied("This operation is for admins only.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def get_caller(user: ActiveUser) -> Caller:
+    return Caller(user=user, door="api")
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_user_service(session: SessionDep, caller: CallerDep, office: OfficeDep) -> UserService:
+    return office.users(session, caller)
+
+
+def get_post_service(session: SessionDep, caller: CallerDep, office: OfficeDep) -> PostService:
+    return office.posts(session, caller)
+
+
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+PostServiceDep = Annotated[PostService, Depends(get_post_service)]

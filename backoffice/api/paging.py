@@ -1,0 +1,30 @@
+"""The one dependency for list parameters, shared by every list route."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+from backoffice.services import MAX_PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    skip: int
+    limit: int
+    search: str | None
+    sort: str | None
+
+
+def page_query(
+    skip: Annotated[int, Query(ge=0, le=1_000_000_000, description="Rows to skip.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page.")] = 50,
+    search: Annotated[str | None, Query(max_length=100, description="Text to look for.")] = None,
+    sort: Annotated[
+        str | None, Query(max_length=50, description="A field name; prefix '-' for descending.")
+    ] = None,
+) -> PageQuery:
+    return PageQuery(skip=skip, limit=limit, search=search or None, sort=sort or None)
+
+
+PageParams = Annotated[PageQuery, Depends(page_query)]

@@ -1,0 +1,60 @@
+"""``/posts``: posts for signed-in users; drafts are visible to their author and admins."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from backoffice.api.deps import PostServiceDep
+from backoffice.api.paging import PageParams
+from backoffice.api.problems import problem_responses
+from backoffice.models import Page, Post, PostCreate, PostPublic, PostUpdate
+
+router = APIRouter(prefix="/posts", tags=["posts"], responses=problem_responses(401, 403))
+
+
+@router.get("/", response_model=Page[PostPublic], responses=problem_responses(422))
+async def list_posts(
+    posts: PostServiceDep,
+    page: PageParams,
+    author_id: Annotated[int | None, Query()] = None,
+    published: Annotated[bool | None, Query()] = None,
+) -> Page[Post]:
+    """``sort``: id, title, created_at or updated_at; ``-`` for descending (default -created_at)."""
+    return await posts.list(
+        skip=page.skip,
+        limit=page.limit,
+        search=page.search,
+        sort=page.sort,
+        author_id=author_id,
+        published=published,
+    )
+
+
+@router.post(
+    "/",
+    response_model=PostPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(422),
+)
+async def create_post(data: PostCreate, posts: PostServiceDep) -> Post:
+    return await posts.create(data)
+
+
+@router.get("/{post_id}", response_model=PostPublic, responses=problem_responses(404))
+async def read_post(post_id: int, posts: PostServiceDep) -> Post:
+    return await posts.get(post_id)
+
+
+@router.patch("/{post_id}", response_model=PostPublic, responses=problem_responses(404, 422))
+async def update_post(post_id: int, data: PostUpdate, posts: PostServiceDep) -> Post:
+    """The author or an admin."""
+    return await posts.update(post_id, data)
+
+
+@router.delete(
+    "/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404)
+)
+async def delete_post(post_id: int, posts: PostServiceDep) -> Response:
+    """The author or an admin."""
+    await posts.delete(post_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

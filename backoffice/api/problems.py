@@ -1,0 +1,212 @@
+"""One error shape for the whole API: RFC 9457 problem details (``application/problem+json``)."""
+
+import logging
+from http import HTTPStatus
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler as fastapi_http_exception_handler,
+)
+from fastapi.exception_handlers import (
+    request_validation_exception_handler as fastapi_validation_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backoffice.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
+
+logger = logging.getLogger("backoffice.api")
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    PermissionDenied: 403,
+    AuthenticationFailed: 401,
+    InvalidInput: 422,
+}
+RETRY_AFTER_SECONDS = 5
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class ProblemFieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """The body of every error response."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[ProblemFieldError] | None = None
+
+
+def status_for(exc: DomainError) -> int:
+    for error_type, status in STATUS_BY_ERROR.items():
+        if isinstance(exc, error_type):
+            return status
+    return 400
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route, so OpenAPI lists the errors it can answer."""
+    return {
+        status: {"model": Problem, "content": {"application/problem+json": {}}}
+        for status in statuses
+    }
+
+
+class ProblemResponse(JSONResponse):
+    media_type = "application/problem+json"
+
+
+def problem(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> ProblemResponse:
+    body: dict[str, Any] = {
+        "type": f"urn:backoffice:problem:{code}" if code else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def request_id_of(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", "-"))
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (or keeps a sane incoming ``X-Request-ID``) for logs and
+    error responses."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> None:
+    """Answer errors as problem details: everywhere, or (mounted in a host app) only for paths
+    under ``only_under``, leaving the host's own paths to its own handlers."""
+
+    def ours(request: Request) -> bool:
+        return only_under is None or request.url.path.startswith(only_under)
+
+    async def on_domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        status = status_for(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        errors = None
+        if isinstance(exc, InvalidInput):
+            errors = [
+                {"loc": ["body", e.field], "msg": e.message, "type": "value_error"}
+                for e in exc.errors
+            ]
+        elif isinstance(exc, Conflict) and exc.field:
+            errors = [{"loc": ["body", exc.field], "msg": exc.detail, "type": "conflict"}]
+        return problem(
+            request, status, exc.title, exc.detail, code=exc.code, errors=errors, headers=headers
+        )
+
+    async def on_http_exception(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if not ours(request):
+            return await fastapi_http_exception_handler(request, exc)
+        title = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus else "Error"
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        # Copy the headers: a 401 without WWW-Authenticate breaks clients.
+        return problem(request, exc.status_code, title, detail, headers=exc.headers)
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if not ours(request):
+            return await fastapi_validation_handler(request, exc)
+        # Never echo the input back: it may be a password.
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{'.'.join(map(str, e['loc'][1:] or e['loc']))}: {e['msg']}" for e in errors)
+        return problem(
+            request, 422, "Invalid input", summary or "The request is invalid.",
+            code="validation_error", errors=errors,
+        )
+
+    async def on_integrity_error(request: Request, exc: Exception) -> Response:
+        logger.warning("integrity error [request %s]: %s", request_id_of(request), exc)
+        return problem(
+            request, 409, "Conflict", "The change conflicts with existing data.", code="conflict"
+        )
+
+    async def on_database_unavailable(request: Request, exc: Exception) -> Response:
+        logger.error("database unavailable [request %s]: %s", request_id_of(request), exc)
+        return problem(
+            request, 503, "Service unavailable",
+            "The database is not answering; try again shortly.",
+            code="database_unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    async def on_unexpected_error(request: Request, exc: Exception) -> Response:
+        request_id = request_id_of(request)
+        logger.exception("unexpected error [request %s]", request_id, exc_info=exc)
+        return problem(
+            request, 500, "Internal server error",
+            f"An unexpected error occurred. Quote request id {request_id} when reporting it.",
+            code="internal_error",
+        )
+
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(HTTPException, on_http_exception)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(IntegrityError, on_integrity_error)
+    for error in (OperationalError, InterfaceError, PoolTimeout, ConnectionError):
+        app.add_exception_handler(error, on_database_unavailable)
+    if only_under is None:
+        app.add_exception_handler(Exception, on_unexpected_error)

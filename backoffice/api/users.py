@@ -1,0 +1,116 @@
+"""``/users``: registration, the caller's own account, and user management for admins."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from backoffice.api.deps import (
+    OfficeDep,
+    SessionDep,
+    UserServiceDep,
+    get_current_active_user,
+    require_admin,
+)
+from backoffice.api.paging import PageParams
+from backoffice.api.problems import problem_responses
+from backoffice.models import (
+    Page,
+    PasswordChange,
+    User,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+    UserUpdateMe,
+)
+from backoffice.services import Caller
+
+router = APIRouter(prefix="/users", tags=["users"])
+AUTH = problem_responses(401, 403)
+
+
+@router.post(
+    "/",
+    response_model=UserPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409, 422),
+)
+async def register(data: UserCreate, session: SessionDep, office: OfficeDep) -> User:
+    """Public registration. The new account is active and has no staff or superuser rights."""
+    return await office.users(session, Caller.anonymous("api")).create(data)
+
+
+@router.get(
+    "/",
+    response_model=Page[UserPublic],
+    dependencies=[Depends(require_admin)],
+    responses={**AUTH, **problem_responses(422)},
+)
+async def list_users(
+    users: UserServiceDep,
+    page: PageParams,
+    is_active: Annotated[bool | None, Query()] = None,
+    is_staff: Annotated[bool | None, Query()] = None,
+    is_superuser: Annotated[bool | None, Query()] = None,
+) -> Page[User]:
+    """Admins only. ``sort``: id, email, username, created_at or last_login; ``-`` for descending."""
+    return await users.list(
+        skip=page.skip,
+        limit=page.limit,
+        search=page.search,
+        sort=page.sort,
+        is_active=is_active,
+        is_staff=is_staff,
+        is_superuser=is_superuser,
+    )
+
+
+@router.get("/me", response_model=UserPublic, responses=AUTH)
+async def read_me(user: Annotated[User, Depends(get_current_active_user)]) -> User:
+    return user
+
+
+@router.patch("/me", response_model=UserPublic, responses={**AUTH, **problem_responses(409, 422)})
+async def update_me(data: UserUpdateMe, users: UserServiceDep) -> User:
+    assert users.caller.user_id is not None
+    return await users.update(users.caller.user_id, data)
+
+
+@router.post(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**AUTH, **problem_responses(422)},
+)
+async def change_my_password(data: PasswordChange, users: UserServiceDep) -> Response:
+    """Requires the current password; a wrong one answers 401."""
+    assert users.caller.user_id is not None
+    await users.change_password(users.caller.user_id, data.current_password, data.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{user_id}", response_model=UserPublic, responses={**AUTH, **problem_responses(404)})
+async def read_user(user_id: int, users: UserServiceDep) -> User:
+    """Your own account, or any account for an admin."""
+    return await users.get(user_id)
+
+
+@router.patch(
+    "/{user_id}",
+    response_model=UserPublic,
+    dependencies=[Depends(require_admin)],
+    responses={**AUTH, **problem_responses(404, 409, 422)},
+)
+async def update_user(user_id: int, data: UserUpdate, users: UserServiceDep) -> User:
+    """Admins only. Granting or revoking staff or superuser status takes a superuser."""
+    return await users.update(user_id, data)
+
+
+@router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(require_admin)],
+    responses={**AUTH, **problem_responses(404, 409)},
+)
+async def delete_user(user_id: int, users: UserServiceDep) -> Response:
+    """Admins only. The last active superuser cannot be deleted."""
+    await users.delete(user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,163 @@
+"""Settings, read from the environment (prefix ``BACKOFFICE_``) and an optional ``.env`` file."""
+
+import logging
+import secrets
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+logger = logging.getLogger("backoffice")
+
+MIN_SECRET_KEY_LENGTH = 32
+
+# Keys seen in tutorials and templates: a production deploy that uses one is as good as keyless.
+WELL_KNOWN_SECRET_KEYS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "changethis",
+        "change-this",
+        "secret",
+        "secret-key",
+        "secret_key",
+        "secretkey",
+        "mysecret",
+        "my-secret-key",
+        "your-secret-key",
+        "your_secret_key",
+        "supersecret",
+        "super-secret",
+        "development",
+        "dev",
+        "test",
+        "password",
+        "insecure",
+        "django-insecure",
+        "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",
+    }
+)
+
+
+class SecretKeyError(ValueError):
+    """The secret key is unfit for production; the message says why."""
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may change. Defaults are safe for local development."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BACKOFFICE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    env: Literal["development", "production"] = "development"
+    """``production`` turns on the strict checks (secret key, Secure cookies, HSTS)."""
+
+    project_name: str = "backoffice"
+    """Shown in the admin title and the API docs."""
+
+    database_url: str = "sqlite+aiosqlite:///./backoffice.db"
+    """SQLAlchemy async URL: ``sqlite+aiosqlite:///…`` or ``postgresql+asyncpg://…``."""
+
+    secret_key: SecretStr | None = None
+    """Signs JWTs and the admin session. Required in production (at least 32 characters)."""
+
+    access_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    """Lifetime of an API access token."""
+
+    admin_session_max_age_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600)
+    """Lifetime of the admin session cookie: hours, not weeks."""
+
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """CORS origins: a JSON list or a comma-separated string. Empty means no CORS."""
+
+    base_url: str = "http://localhost:8000"
+    """The public address of the site, used for links in mail; never taken from a request."""
+
+    api_prefix: str = "/api"
+    admin_path: str = "/admin"
+
+    first_superuser_email: str | None = None
+    first_superuser_username: str = "admin"
+    first_superuser_password: SecretStr | None = None
+    """If set, ``backoffice serve`` creates this superuser on an empty database."""
+
+    # Password hashing. The defaults are argon2id's recommended cost; tests lower them.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost: int = Field(default=65536, ge=8)
+    """KiB per hash; each concurrent hash holds this much memory."""
+    argon2_parallelism: int = Field(default=4, ge=1)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+    max_concurrent_hashes: int = Field(default=4, ge=1)
+    """Bounds the memory and CPU that simultaneous logins can take."""
+
+    log_level: str = "INFO"
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @field_validator("base_url", "api_prefix", "admin_path")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_secret_key(self) -> "Settings":
+        problem = secret_key_problem(self.secret_key)
+        if problem is None:
+            return self
+        if self.is_production:
+            raise SecretKeyError(
+                f"BACKOFFICE_SECRET_KEY {problem}. In production backoffice refuses to start "
+                "without a strong key; generate one with: "
+                'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+            )
+        if self.secret_key is None:
+            # A fresh random key per process: sessions and tokens do not survive a restart and
+            # several workers do not accept each other's tokens. Fine for development only.
+            self.secret_key = SecretStr(secrets.token_urlsafe(48))
+            logger.warning(
+                "BACKOFFICE_SECRET_KEY is not set: using a random key for this process only. "
+                "Set it to keep tokens and admin sessions valid across restarts."
+            )
+        else:
+            logger.warning("BACKOFFICE_SECRET_KEY %s; this is refused in production.", problem)
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def get_secret_key(self) -> str:
+        assert self.secret_key is not None  # guaranteed by _check_secret_key
+        return self.secret_key.get_secret_value()
+
+
+def secret_key_problem(key: SecretStr | None) -> str | None:
+    """Why ``key`` is unfit for production, or None when it is fine."""
+    if key is None or not key.get_secret_value().strip():
+        return "is not set"
+    value = key.get_secret_value()
+    if value.lower() in WELL_KNOWN_SECRET_KEYS:
+        return "is a well-known example value"
+    if len(value) < MIN_SECRET_KEY_LENGTH:
+        return f"is too short ({len(value)} characters, at least {MIN_SECRET_KEY_LENGTH} needed)"
+    if len(set(value)) < 8:
+        return "has too little variety to be random"
+    return None

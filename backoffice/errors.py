@@ -1,0 +1,69 @@
+"""Domain errors: what a service says went wrong, in words a person can act on.
+
+Services raise these and nothing else; each door (API, admin, CLI) translates them into its own
+language (a problem+json response, a form error, an exit code).
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one input field."""
+
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    """Base class: ``detail`` is safe to show to the person who made the request."""
+
+    code: str = "error"
+    title: str = "Error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (a duplicate, the last superuser, …)."""
+
+    code = "conflict"
+    title = "Conflict"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+    title = "Permission denied"
+
+
+class AuthenticationFailed(DomainError):
+    """Credentials or token are missing, wrong or no longer valid."""
+
+    code = "authentication_failed"
+    title = "Not authenticated"
+
+
+class InvalidInput(DomainError):
+    """Input that passed the schema but breaks a rule (for example the password policy)."""
+
+    code = "invalid_input"
+    title = "Invalid input"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+    @classmethod
+    def single(cls, field: str, message: str) -> "InvalidInput":
+        return cls([FieldError(field, message)])

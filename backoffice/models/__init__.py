@@ -1,0 +1,34 @@
+"""SQLModel tables and their schema variants; importing this registers every table."""
+
+from backoffice import db as _db  # noqa: F401  (sets the naming convention before any table)
+from backoffice.models.common import Page, utcnow
+from backoffice.models.posts import Post, PostCreate, PostPublic, PostUpdate
+from backoffice.models.users import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    PasswordChange,
+    User,
+    UserAdminCreate,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+    UserUpdateMe,
+)
+
+__all__ = [
+    "PASSWORD_MAX_LENGTH",
+    "PASSWORD_MIN_LENGTH",
+    "Page",
+    "PasswordChange",
+    "Post",
+    "PostCreate",
+    "PostPublic",
+    "PostUpdate",
+    "User",
+    "UserAdminCreate",
+    "UserCreate",
+    "UserPublic",
+    "UserUpdate",
+    "UserUpdateMe",
+    "utcnow",
+]

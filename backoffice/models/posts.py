@@ -1,0 +1,43 @@
+"""The post: one field list, with the table model and its Create/Update/Public variants."""
+
+from datetime import datetime
+
+from pydantic import ConfigDict
+from sqlmodel import Field, SQLModel
+
+from backoffice.models.common import created_at_field, updated_at_field
+
+TITLE_MAX_LENGTH = 200
+BODY_MAX_LENGTH = 100_000
+
+
+class PostBase(SQLModel):
+    title: str = Field(min_length=1, max_length=TITLE_MAX_LENGTH)
+    body: str = Field(default="", max_length=BODY_MAX_LENGTH)
+    published: bool = Field(default=False)
+
+
+class Post(PostBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+class PostCreate(PostBase):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+
+class PostUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    title: str | None = Field(default=None, min_length=1, max_length=TITLE_MAX_LENGTH)
+    body: str | None = Field(default=None, max_length=BODY_MAX_LENGTH)
+    published: bool | None = None
+
+
+class PostPublic(PostBase):
+    id: int
+    author_id: int
+    created_at: datetime
+    updated_at: datetime

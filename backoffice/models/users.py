@@ -1,0 +1,121 @@
+"""The user: one field list, with the table model and its Create/Update/Public variants."""
+
+import re
+from datetime import datetime
+
+from pydantic import ConfigDict, EmailStr, field_validator
+from sqlmodel import Field, SQLModel
+
+from backoffice.models.common import UTCDateTime, created_at_field, updated_at_field
+
+PASSWORD_MIN_LENGTH = 8
+# Bounds the work one login can cause (argon2 and bcrypt both read the whole input).
+PASSWORD_MAX_LENGTH = 128
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9]+$")
+
+
+def _normalise_username(value: object) -> object:
+    # Usernames are case-insensitive: "Alice" and "alice" are one account.
+    if isinstance(value, str):
+        value = value.strip()
+        if value and not USERNAME_PATTERN.match(value):
+            raise ValueError("may contain only letters (A-Z, a-z) and digits")
+        return value.lower()
+    return value
+
+
+def _normalise_email(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class UserBase(SQLModel):
+    email: EmailStr = Field(max_length=255, unique=True, index=True)
+    username: str = Field(min_length=3, max_length=50, unique=True, index=True)
+    full_name: str | None = Field(default=None, max_length=100)
+
+    @field_validator("username", mode="before")
+    @classmethod
+    def _username(cls, value: object) -> object:
+        return _normalise_username(value)
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _email(cls, value: object) -> object:
+        return _normalise_email(value)
+
+
+class User(UserBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    hashed_password: str = Field(max_length=255)
+    is_active: bool = Field(default=True, index=True)
+    is_staff: bool = False
+    is_superuser: bool = Field(default=False, index=True)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+    last_login: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def is_admin(self) -> bool:
+        """May manage users and other people's posts."""
+        return self.is_active and (self.is_staff or self.is_superuser)
+
+
+class UserCreate(UserBase):
+    """Public registration: no say over the account's flags."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+
+
+class UserAdminCreate(UserCreate):
+    """Creation by an admin or the CLI."""
+
+    is_active: bool = True
+    is_staff: bool = False
+    is_superuser: bool = False
+
+
+class UserUpdateMe(SQLModel):
+    """What a user may change about themselves."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    email: EmailStr | None = Field(default=None, max_length=255)
+    username: str | None = Field(default=None, min_length=3, max_length=50)
+    full_name: str | None = Field(default=None, max_length=100)
+
+    @field_validator("username", mode="before")
+    @classmethod
+    def _username(cls, value: object) -> object:
+        return _normalise_username(value)
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _email(cls, value: object) -> object:
+        return _normalise_email(value)
+
+
+class UserUpdate(UserUpdateMe):
+    """What an admin may change about anyone."""
+
+    is_active: bool | None = None
+    is_staff: bool | None = None
+    is_superuser: bool | None = None
+
+
+class UserPublic(UserBase):
+    id: int
+    is_active: bool
+    is_staff: bool
+    is_superuser: bool
+    created_at: datetime
+    updated_at: datetime
+    last_login: datetime | None
+
+
+class PasswordChange(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    current_password: str = Field(max_length=PASSWORD_MAX_LENGTH)
+    new_password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)

@@ -1,0 +1,56 @@
+"""Password hashing: argon2id for new hashes, bcrypt still verified and upgraded on login.
+
+Hashing is CPU- and memory-bound, so it runs in a worker thread (the event loop keeps serving)
+behind a limiter (32 simultaneous logins cannot take 32 x 64 MiB at once).
+"""
+
+from dataclasses import dataclass
+
+import anyio
+from passlib.context import CryptContext
+
+
+@dataclass(frozen=True)
+class HashParameters:
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    argon2_parallelism: int = 4
+    bcrypt_rounds: int = 12
+    max_concurrent: int = 4
+
+
+class PasswordHasher:
+    def __init__(self, params: HashParameters | None = None) -> None:
+        params = params or HashParameters()
+        self._context = CryptContext(
+            schemes=["argon2", "bcrypt"],
+            deprecated="auto",
+            argon2__type="ID",
+            argon2__time_cost=params.argon2_time_cost,
+            argon2__memory_cost=params.argon2_memory_cost,
+            argon2__parallelism=params.argon2_parallelism,
+            bcrypt__rounds=params.bcrypt_rounds,
+        )
+        self._limiter = anyio.CapacityLimiter(params.max_concurrent)
+        # Verified when the account does not exist, so an unknown name costs the same work.
+        self._dummy_hash = self._context.hash("backoffice-timing-equaliser")
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self._context.hash, password, limiter=self._limiter)
+
+    async def verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
+        """Check ``password``; returns (matches, a replacement hash if the scheme is outdated).
+
+        With ``hashed=None`` a dummy hash is verified and the answer is always False.
+        """
+        target = hashed if hashed is not None else self._dummy_hash
+        ok, new_hash = await anyio.to_thread.run_sync(
+            self._context.verify_and_update, password, target, limiter=self._limiter
+        )
+        if hashed is None:
+            return False, None
+        return bool(ok), new_hash
+
+    def identify(self, hashed: str) -> str | None:
+        scheme = self._context.identify(hashed)
+        return str(scheme) if scheme else None

@@ -1,0 +1,74 @@
+"""JSON Web Tokens for the API (PyJWT, HS256)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+ALGORITHM = "HS256"
+ACCESS = "access"
+REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "type"]
+
+
+class InvalidToken(Exception):
+    """The token is malformed, expired, of the wrong type or badly signed."""
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    subject: str
+    token_type: str
+    jti: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+    claims: TokenClaims
+
+
+def create_token(
+    subject: str, *, token_type: str, secret_key: str, lifetime: timedelta
+) -> IssuedToken:
+    now = datetime.now(UTC).replace(microsecond=0)
+    expires = now + lifetime
+    jti = uuid.uuid4().hex
+    payload: dict[str, Any] = {
+        "sub": subject,
+        "type": token_type,
+        "jti": jti,
+        "iat": now,
+        "exp": expires,
+    }
+    token = jwt.encode(payload, secret_key, algorithm=ALGORITHM)
+    claims = TokenClaims(subject, token_type, jti, now, expires)
+    return IssuedToken(token, int(lifetime.total_seconds()), claims)
+
+
+def decode_token(token: str, *, token_type: str, secret_key: str) -> TokenClaims:
+    try:
+        payload = jwt.decode(
+            token,
+            secret_key,
+            algorithms=[ALGORITHM],
+            options={"require": REQUIRED_CLAIMS},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if payload.get("type") != token_type:
+        raise InvalidToken(f"expected a token of type {token_type!r}")
+    subject, jti = payload.get("sub"), payload.get("jti")
+    if not isinstance(subject, str) or not isinstance(jti, str):
+        raise InvalidToken("malformed claims")
+    return TokenClaims(
+        subject=subject,
+        token_type=token_type,
+        jti=jti,
+        issued_at=datetime.fromtimestamp(payload["iat"], UTC),
+        expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+    )

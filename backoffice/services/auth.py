@@ -1,0 +1,49 @@
+"""Signing in: credentials to tokens, tokens back to users."""
+
+from datetime import timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backoffice.config import Settings
+from backoffice.errors import AuthenticationFailed
+from backoffice.models import User
+from backoffice.security import InvalidToken, IssuedToken, PasswordHasher, create_token, decode_token
+from backoffice.security.tokens import ACCESS
+from backoffice.services.base import Caller, Service
+from backoffice.services.users import UserService
+
+INVALID_TOKEN = "Could not validate credentials."
+
+
+class AuthService(Service):
+    def __init__(
+        self, session: AsyncSession, caller: Caller, hasher: PasswordHasher, settings: Settings
+    ) -> None:
+        super().__init__(session, caller)
+        self.hasher = hasher
+        self.settings = settings
+
+    async def login(self, login: str, password: str) -> tuple[User, IssuedToken]:
+        user = await UserService(self.session, self.caller, self.hasher).authenticate(login, password)
+        assert user.id is not None
+        token = create_token(
+            str(user.id),
+            token_type=ACCESS,
+            secret_key=self.settings.get_secret_key(),
+            lifetime=timedelta(minutes=self.settings.access_token_expire_minutes),
+        )
+        return user, token
+
+    async def user_for_access_token(self, token: str) -> User:
+        """The account an access token speaks for; any flaw is the same ``AuthenticationFailed``."""
+        try:
+            claims = decode_token(
+                token, token_type=ACCESS, secret_key=self.settings.get_secret_key()
+            )
+            user_id = int(claims.subject)
+        except (InvalidToken, ValueError) as exc:
+            raise AuthenticationFailed(INVALID_TOKEN) from exc
+        user = await self.session.get(User, user_id)
+        if user is None:
+            raise AuthenticationFailed(INVALID_TOKEN)
+        return user

@@ -1,0 +1,95 @@
+"""Every rule about posts: who sees drafts, who may change what."""
+
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+
+from backoffice.errors import InvalidInput, NotFound, PermissionDenied
+from backoffice.models import Page, Post, PostCreate, PostUpdate, User
+from backoffice.services.base import Service, check_page, like_pattern, parse_sort
+
+POST_SORT_FIELDS = frozenset({"id", "title", "created_at", "updated_at"})
+
+
+class PostService(Service):
+    async def get(self, post_id: int) -> Post:
+        """A post the caller may see: published, their own, or any for an admin."""
+        post = await self.session.get(Post, post_id)
+        if post is None or not self._may_see(post):
+            # A draft someone else wrote is reported as missing, not as forbidden.
+            raise NotFound(f"Post {post_id} does not exist.")
+        return post
+
+    async def list(
+        self,
+        *,
+        skip: int = 0,
+        limit: int = 50,
+        search: str | None = None,
+        sort: str | None = None,
+        author_id: int | None = None,
+        published: bool | None = None,
+    ) -> Page[Post]:
+        check_page(skip, limit)
+        field, descending = parse_sort(sort, POST_SORT_FIELDS, "-created_at")
+        conditions = []
+        if not self.caller.is_admin:
+            conditions.append(
+                or_(col(Post.published).is_(True), col(Post.author_id) == self.caller.user_id)
+            )
+        if search:
+            pattern = like_pattern(search.strip().lower())
+            conditions.append(func.lower(col(Post.title)).like(pattern, escape="\\"))
+        if author_id is not None:
+            conditions.append(col(Post.author_id) == author_id)
+        if published is not None:
+            conditions.append(col(Post.published).is_(published))
+        total = await self.session.scalar(select(func.count()).select_from(Post).where(*conditions))
+        order = col(getattr(Post, field))
+        query = (
+            select(Post)
+            .where(*conditions)
+            .order_by(order.desc() if descending else order.asc(), col(Post.id).desc())
+            .offset(skip)
+            .limit(limit)
+        )
+        rows = (await self.session.exec(query)).all()
+        return Page(items=list(rows), total=total or 0, skip=skip, limit=limit)
+
+    async def create(self, data: PostCreate, *, author_id: int | None = None) -> Post:
+        """A post by the caller, or (for admins and the operator) by ``author_id``."""
+        if author_id is None or author_id == self.caller.user_id:
+            if self.caller.user_id is None:
+                raise InvalidInput.single("author_id", "A post needs an author.")
+            author_id = self.caller.user_id
+        elif not self.caller.is_admin:
+            raise PermissionDenied("Only an admin may write a post in someone else's name.")
+        elif await self.session.get(User, author_id) is None:
+            raise InvalidInput.single("author_id", f"User {author_id} does not exist.")
+        post = Post.model_validate(data, update={"author_id": author_id})
+        self.session.add(post)
+        await self.session.flush()
+        return post
+
+    async def update(self, post_id: int, data: PostUpdate) -> Post:
+        post = await self.get(post_id)
+        self._require_may_change(post)
+        for key, value in data.model_dump(exclude_unset=True).items():
+            if value is None and key in ("title", "body", "published"):
+                continue  # these fields cannot be emptied to null
+            setattr(post, key, value)
+        self.session.add(post)
+        await self.session.flush()
+        return post
+
+    async def delete(self, post_id: int) -> None:
+        post = await self.get(post_id)
+        self._require_may_change(post)
+        await self.session.delete(post)
+        await self.session.flush()
+
+    def _may_see(self, post: Post) -> bool:
+        return post.published or self.caller.is_admin or post.author_id == self.caller.user_id
+
+    def _require_may_change(self, post: Post) -> None:
+        if not (self.caller.is_admin or post.author_id == self.caller.user_id):
+            raise PermissionDenied("Only the author or an admin may change this post.")

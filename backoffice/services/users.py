@@ -1,0 +1,246 @@
+"""Every rule about users lives here, whichever door (API, admin, CLI) asks."""
+
+from sqlalchemy import func, or_
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backoffice.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied
+from backoffice.models import (
+    Page,
+    User,
+    UserAdminCreate,
+    UserCreate,
+    UserUpdate,
+    UserUpdateMe,
+    utcnow,
+)
+from backoffice.security import PasswordHasher
+from backoffice.services.base import Caller, Service, check_page, like_pattern, parse_sort
+from backoffice.services.passwords import check_password
+
+USER_SORT_FIELDS = frozenset({"id", "email", "username", "created_at", "last_login"})
+UNIQUE_FIELDS = {
+    "email": "A user with this email already exists.",
+    "username": "A user with this username already exists.",
+}
+BAD_CREDENTIALS = "Incorrect username or password."
+LAST_SUPERUSER = "This is the last active superuser: it cannot be deleted, deactivated or demoted."
+
+
+class UserService(Service):
+    def __init__(self, session: AsyncSession, caller: Caller, hasher: PasswordHasher) -> None:
+        super().__init__(session, caller)
+        self.hasher = hasher
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def get(self, user_id: int) -> User:
+        """A user the caller may see: themselves, or anyone for an admin."""
+        if not self.caller.is_admin and self.caller.user_id != user_id:
+            raise PermissionDenied("You may only view your own account.")
+        return await self._load(user_id)
+
+    async def list(
+        self,
+        *,
+        skip: int = 0,
+        limit: int = 50,
+        search: str | None = None,
+        sort: str | None = None,
+        is_active: bool | None = None,
+        is_staff: bool | None = None,
+        is_superuser: bool | None = None,
+    ) -> Page[User]:
+        self._require_admin("list users")
+        check_page(skip, limit)
+        field, descending = parse_sort(sort, USER_SORT_FIELDS, "id")
+        conditions = []
+        if search:
+            pattern = like_pattern(search.strip().lower())
+            conditions.append(
+                or_(
+                    col(User.email).like(pattern, escape="\\"),
+                    col(User.username).like(pattern, escape="\\"),
+                    func.lower(col(User.full_name)).like(pattern, escape="\\"),
+                )
+            )
+        for column, value in (
+            (User.is_active, is_active),
+            (User.is_staff, is_staff),
+            (User.is_superuser, is_superuser),
+        ):
+            if value is not None:
+                conditions.append(col(column) == value)
+        total = await self.session.scalar(select(func.count()).select_from(User).where(*conditions))
+        order = col(getattr(User, field))
+        query = (
+            select(User)
+            .where(*conditions)
+            .order_by(order.desc() if descending else order.asc(), col(User.id).asc())
+            .offset(skip)
+            .limit(limit)
+        )
+        rows = (await self.session.exec(query)).all()
+        return Page(items=list(rows), total=total or 0, skip=skip, limit=limit)
+
+    async def count_superusers(self) -> int:
+        query = select(func.count()).select_from(User).where(*_active_superuser())
+        return int(await self.session.scalar(query) or 0)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    async def create(self, data: UserCreate) -> User:
+        """Register (``UserCreate``) or, for admins, create with flags (``UserAdminCreate``)."""
+        flags = {"is_active": True, "is_staff": False, "is_superuser": False}
+        if isinstance(data, UserAdminCreate):
+            self._require_admin("create users with chosen flags")
+            if (data.is_staff or data.is_superuser) and not self.caller.is_superuser:
+                raise PermissionDenied("Only a superuser can create staff or superusers.")
+            flags = {k: getattr(data, k) for k in flags}
+        check_password(data.password)
+        await self._check_unique(email=data.email, username=data.username)
+        user = User(
+            email=data.email,
+            username=data.username,
+            full_name=data.full_name,
+            hashed_password=await self.hasher.hash(data.password),
+            **flags,
+        )
+        self.session.add(user)
+        await self.flush_unique(UNIQUE_FIELDS)
+        return user
+
+    async def update(self, user_id: int, data: UserUpdateMe) -> User:
+        """Change a user. ``UserUpdate`` (with flags) is for admins; ``UserUpdateMe`` for self."""
+        changes = data.model_dump(exclude_unset=True)
+        is_self = self.caller.user_id == user_id
+        if isinstance(data, UserUpdate) or not is_self:
+            self._require_admin("change other users")
+        user = await self._load(user_id)
+        self._require_may_manage(user)
+        if ({"is_staff", "is_superuser"} & changes.keys()) and not self.caller.is_superuser:
+            if any(changes[k] != getattr(user, k) for k in ("is_staff", "is_superuser") if k in changes):
+                raise PermissionDenied("Only a superuser can grant or revoke staff or superuser status.")
+        for key in ("email", "username"):
+            if changes.get(key) is None:
+                changes.pop(key, None)  # a required field is never cleared
+        await self._check_unique(
+            email=changes.get("email"), username=changes.get("username"), exclude_id=user_id
+        )
+        demotes = _removes_superuser(user, changes)
+        if demotes:
+            await self._lock_superusers()
+        for key, value in changes.items():
+            setattr(user, key, value)
+        self.session.add(user)
+        await self.flush_unique(UNIQUE_FIELDS)
+        if demotes:
+            await self._ensure_a_superuser_remains()
+        return user
+
+    async def change_password(self, user_id: int, current_password: str, new_password: str) -> None:
+        """The user's own change: the current password must be given."""
+        if self.caller.user_id != user_id:
+            raise PermissionDenied("You may only change your own password this way.")
+        user = await self._load(user_id)
+        ok, _ = await self.hasher.verify(current_password, user.hashed_password)
+        if not ok:
+            raise AuthenticationFailed("The current password is incorrect.")
+        await self._store_password(user, new_password, field="new_password")
+
+    async def set_password(self, user_id: int, new_password: str) -> None:
+        """An admin's or the operator's reset, without the current password."""
+        self._require_admin("set other users' passwords")
+        user = await self._load(user_id)
+        self._require_may_manage(user)
+        await self._store_password(user, new_password, field="password")
+
+    async def delete(self, user_id: int) -> None:
+        if self.caller.user_id != user_id:
+            self._require_admin("delete other users")
+        user = await self._load(user_id)
+        self._require_may_manage(user)
+        removes_superuser = user.is_superuser and user.is_active
+        if removes_superuser:
+            await self._lock_superusers()
+        await self.session.delete(user)
+        await self.session.flush()
+        if removes_superuser:
+            await self._ensure_a_superuser_remains()
+
+    async def authenticate(self, login: str, password: str) -> User:
+        """The user with this email or username and password, if active.
+
+        An unknown login, a wrong password and an inactive account get the same answer after
+        the same work (one hash verification each).
+        """
+        login = login.strip().lower()
+        query = select(User).where(or_(col(User.email) == login, col(User.username) == login))
+        user = (await self.session.exec(query)).first()
+        ok, new_hash = await self.hasher.verify(password, user.hashed_password if user else None)
+        if user is None or not ok or not user.is_active:
+            raise AuthenticationFailed(BAD_CREDENTIALS)
+        if new_hash:
+            user.hashed_password = new_hash  # an outdated scheme (bcrypt) upgraded to argon2id
+        user.last_login = utcnow()
+        flag_modified(user, "updated_at")  # signing in is not an edit: keep updated_at as it was
+        self.session.add(user)
+        await self.session.flush()
+        return user
+
+    # -- rules -------------------------------------------------------------------------------
+
+    def _require_admin(self, what: str) -> None:
+        if not self.caller.is_admin:
+            raise PermissionDenied(f"Only an admin may {what}.")
+
+    def _require_may_manage(self, user: User) -> None:
+        # Staff manage ordinary accounts; a superuser account is managed by superusers (or itself).
+        if user.is_superuser and not self.caller.is_superuser and self.caller.user_id != user.id:
+            raise PermissionDenied("Only a superuser can change or delete a superuser account.")
+
+    async def _load(self, user_id: int) -> User:
+        user = await self.session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"User {user_id} does not exist.")
+        return user
+
+    async def _check_unique(
+        self, *, email: str | None, username: str | None, exclude_id: int | None = None
+    ) -> None:
+        for field, value in (("email", email), ("username", username)):
+            if value is None:
+                continue
+            query = select(User.id).where(col(getattr(User, field)) == value)
+            if exclude_id is not None:
+                query = query.where(col(User.id) != exclude_id)
+            if (await self.session.exec(query)).first() is not None:
+                raise Conflict(UNIQUE_FIELDS[field], field=field)
+
+    async def _store_password(self, user: User, password: str, *, field: str) -> None:
+        check_password(password, field=field)
+        user.hashed_password = await self.hasher.hash(password)
+        self.session.add(user)
+        await self.session.flush()
+
+    async def _lock_superusers(self) -> None:
+        # On PostgreSQL, concurrent demotions queue here, so each one counts what the other left.
+        query = select(User.id).where(*_active_superuser()).order_by(col(User.id)).with_for_update()
+        await self.session.exec(query)
+
+    async def _ensure_a_superuser_remains(self) -> None:
+        # Counted after the change is flushed: on SQLite the write lock is held by then, so a
+        # concurrent demotion is serialised behind this one and sees its result.
+        if await self.count_superusers() == 0:
+            raise Conflict(LAST_SUPERUSER)
+
+
+def _active_superuser() -> tuple[object, ...]:
+    return (col(User.is_superuser).is_(True), col(User.is_active).is_(True))
+
+
+def _removes_superuser(user: User, changes: dict[str, object]) -> bool:
+    if not (user.is_superuser and user.is_active):
+        return False
+    return changes.get("is_superuser") is False or changes.get("is_active") is False

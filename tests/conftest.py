@@ -1,0 +1,128 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL when BACKOFFICE_TEST_DATABASE_URL
+is set), a real app, real HTTP through ASGI, real (cheap) password hashing."""
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from backoffice import BackOffice, Settings
+from backoffice.models import User, UserAdminCreate
+from backoffice.services import Caller
+
+TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+DEFAULT_PASSWORD = "Sup3rSecretPass"
+POSTGRES_URL = os.environ.get("BACKOFFICE_TEST_DATABASE_URL")
+
+
+def cheap_hashing() -> dict[str, int]:
+    return {
+        "argon2_time_cost": 1,
+        "argon2_memory_cost": 1024,
+        "argon2_parallelism": 1,
+        "bcrypt_rounds": 4,
+    }
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    if POSTGRES_URL:
+        return POSTGRES_URL
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return make_url(database_url).get_backend_name()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        secret_key=TEST_SECRET_KEY,
+        env="development",
+        **cheap_hashing(),
+    )
+
+
+@pytest.fixture
+async def office(settings: Settings) -> AsyncIterator[BackOffice]:
+    office = BackOffice(settings)
+    async with office.engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.drop_all)
+        await connection.run_sync(SQLModel.metadata.create_all)
+    yield office
+    await office.dispose()
+
+
+@pytest.fixture
+def app(office: BackOffice) -> FastAPI:
+    return office.create_app()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx2.AsyncClient]:
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@dataclass
+class Account:
+    user: User
+    password: str
+
+    @property
+    def id(self) -> int:
+        assert self.user.id is not None
+        return self.user.id
+
+
+async def make_user(
+    office: BackOffice,
+    username: str,
+    *,
+    password: str = DEFAULT_PASSWORD,
+    email: str | None = None,
+    **flags: bool,
+) -> Account:
+    data = UserAdminCreate(
+        email=email or f"{username}@example.com", username=username, password=password, **flags
+    )
+    async with office.session() as session:
+        user = await office.users(session, Caller.operator("system")).create(data)
+    return Account(user, password)
+
+
+async def bearer(client: httpx2.AsyncClient, login: str, password: str = DEFAULT_PASSWORD) -> dict[str, str]:
+    response = await client.post("/api/auth/login", data={"username": login, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+async def superuser(office: BackOffice) -> Account:
+    return await make_user(office, "root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+async def staff(office: BackOffice) -> Account:
+    return await make_user(office, "staffer", is_staff=True)
+
+
+@pytest.fixture
+async def alice(office: BackOffice) -> Account:
+    return await make_user(office, "alice")
+
+
+@pytest.fixture
+async def bob(office: BackOffice) -> Account:
+    return await make_user(office, "bob")
