@@ -66,7 +66,7 @@ class BackOffice:
             docs_url=f"{prefix}/docs",
             redoc_url=f"{prefix}/redoc",
             openapi_url=f"{prefix}/openapi.json",
-            swagger_ui_init_oauth={"clientId": "backoffice"},
+            swagger_ui_oauth2_redirect_url=f"{prefix}/docs/oauth2-redirect",
         )
         from backoffice.api import system
 

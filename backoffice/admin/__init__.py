@@ -1,12 +1,60 @@
-"""The admin door (SQLAdmin)."""
+"""The admin door: SQLAdmin views over the same services as the API."""
 
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from sqladmin import Admin
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from backoffice.admin.auth import AdminAuth
+from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
+from backoffice.admin.headers import SecurityHeadersMiddleware
+from backoffice.admin.posts import PostAdmin
+from backoffice.admin.users import UserAdmin
+from backoffice.admin.views import ServiceModelView
+from backoffice.resources import resource_dir
 
 if TYPE_CHECKING:
     from backoffice.office import BackOffice
 
+BUILTIN_VIEWS: list[type[ServiceModelView]] = [UserAdmin, PostAdmin]
 
-def setup_admin(office: "BackOffice", app: FastAPI) -> None:
-    pass
+
+def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
+    settings = office.settings
+    admin = Admin(
+        app,
+        engine=office.engine,
+        base_url=settings.admin_path,
+        title=settings.project_name,
+        authentication_backend=AdminAuth(office),
+        templates_dir=str(resource_dir("templates")),
+    )
+    # Appended, not passed to Admin(middlewares=…): these must sit inside the session
+    # middleware to see the session.
+    admin.admin.user_middleware.append(
+        Middleware(CSRFMiddleware, trusted_origins=[settings.base_url])
+    )
+    admin.admin.user_middleware.insert(
+        0, Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
+    )
+    _make_logout_post_only(admin)
+    admin.admin.router.routes.append(
+        Mount("/_backoffice", app=StaticFiles(directory=resource_dir("static")), name="backoffice_static")
+    )
+    admin.templates.env.globals["csrf_token"] = current_csrf_token
+    for view in BUILTIN_VIEWS:
+        # A subclass per office: SQLAdmin stores its engine on the view class.
+        admin.add_view(type(view.__name__, (view,), {"office": office}))
+    return admin
+
+
+def _make_logout_post_only(admin: Admin) -> None:
+    routes = admin.admin.router.routes
+    for index, route in enumerate(routes):
+        if isinstance(route, Route) and route.name == "logout":
+            routes[index] = Route("/logout", endpoint=admin.logout, name="logout", methods=["POST"])
+            return
+    raise RuntimeError("SQLAdmin has no logout route to replace")

@@ -1,0 +1,41 @@
+"""The post admin: every write through ``PostService``."""
+
+from typing import Any, ClassVar
+
+from starlette.requests import Request
+from wtforms import TextAreaField
+
+from backoffice.admin.views import ServiceModelView
+from backoffice.models import Post, PostCreate, PostUpdate
+
+EDITABLE = ["title", "body", "published"]
+
+
+class PostAdmin(ServiceModelView, model=Post):
+    name = "Post"
+    name_plural = "Posts"
+    icon = "fa-solid fa-file-lines"
+
+    column_list: ClassVar[list[Any]] = [
+        Post.id,
+        Post.title,
+        Post.published,
+        Post.author_id,
+        Post.created_at,
+    ]
+    column_searchable_list: ClassVar[list[Any]] = [Post.title]
+    column_sortable_list: ClassVar[list[Any]] = [Post.id, Post.title, Post.created_at]
+    column_default_sort = (Post.created_at, True)
+    form_columns: ClassVar[list[Any]] = [Post.title, Post.body, Post.published]
+    form_overrides: ClassVar[dict[str, Any]] = {"body": TextAreaField}
+
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> Post:
+        payload = self.parse(PostCreate, data, EDITABLE)
+        return await self.run(request, lambda s, c: self.office.posts(s, c).create(payload))
+
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Post:
+        payload = self.parse(PostUpdate, data, EDITABLE)
+        return await self.run(request, lambda s, c: self.office.posts(s, c).update(int(pk), payload))
+
+    async def delete_model(self, request: Request, pk: Any) -> None:
+        await self.run(request, lambda s, c: self.office.posts(s, c).delete(int(pk)))
