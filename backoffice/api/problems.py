@@ -62,6 +62,13 @@ class Problem(BaseModel):
     errors: list[ProblemFieldError] | None = None
 
 
+def _status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def status_for(exc: DomainError) -> int:
     for error_type, status in STATUS_BY_ERROR.items():
         if isinstance(exc, error_type):
@@ -158,7 +165,7 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
         assert isinstance(exc, HTTPException)
         if not ours(request):
             return await fastapi_http_exception_handler(request, exc)
-        title = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus else "Error"
+        title = _status_phrase(exc.status_code)
         detail = exc.detail if isinstance(exc.detail, str) else title
         # Copy the headers: a 401 without WWW-Authenticate breaks clients.
         return problem(request, exc.status_code, title, detail, headers=exc.headers)

@@ -1,0 +1,129 @@
+"""A real uvicorn server on a free port and Debian's Chromium driven by Playwright."""
+
+import asyncio
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlmodel import SQLModel
+
+from backoffice import BackOffice, Settings
+from backoffice.models import UserAdminCreate
+from backoffice.services import Caller
+from tests.conftest import DEFAULT_PASSWORD, POSTGRES_URL, TEST_SECRET_KEY, cheap_hashing
+
+CHROMIUM = os.environ.get("BACKOFFICE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _prepare(settings: Settings) -> None:
+    office = BackOffice(settings)
+    try:
+        async with office.engine.begin() as connection:
+            await connection.run_sync(SQLModel.metadata.drop_all)
+            await connection.run_sync(SQLModel.metadata.create_all)
+        async with office.session() as session:
+            users = office.users(session, Caller.operator("system"))
+            await users.create(
+                UserAdminCreate(
+                    email="root@example.com",
+                    username="root",
+                    password=DEFAULT_PASSWORD,
+                    is_staff=True,
+                    is_superuser=True,
+                )
+            )
+            await users.create(
+                UserAdminCreate(email="plain@example.com", username="plain", password=DEFAULT_PASSWORD)
+            )
+    finally:
+        await office.dispose()
+
+
+def _run_in_own_thread(coroutine: Coroutine[Any, Any, None]) -> None:
+    # Playwright's sync API keeps an event loop in this thread; asyncio.run needs its own.
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=POSTGRES_URL or f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}",
+        secret_key=TEST_SECRET_KEY,
+        base_url=base_url,
+        **cheap_hashing(),
+    )
+    _run_in_own_thread(_prepare(settings))
+    office = BackOffice(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(office.create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield base_url
+    server.should_exit = True
+    thread.join(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=live_server)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
