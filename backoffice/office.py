@@ -84,7 +84,8 @@ class BackOffice:
 
         prefix = self.settings.api_prefix
         app.state.backoffice = self
-        oauth2_scheme.model.flows.password.tokenUrl = f"{prefix}/auth/login"  # type: ignore[union-attr]
+        # Swagger UI's Authorize button posts to this address.
+        oauth2_scheme.model.flows.password.tokenUrl = f"{prefix}/auth/login"  # type: ignore[attr-defined]
         app.include_router(build_api_router(), prefix=prefix)
         install_problem_handlers(app, only_under=None if _standalone else prefix)
         setup_admin(self, app)

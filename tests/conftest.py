@@ -102,7 +102,9 @@ async def make_user(
     return Account(user, password)
 
 
-async def bearer(client: httpx2.AsyncClient, login: str, password: str = DEFAULT_PASSWORD) -> dict[str, str]:
+async def bearer(
+    client: httpx2.AsyncClient, login: str, password: str = DEFAULT_PASSWORD
+) -> dict[str, str]:
     response = await client.post("/api/auth/login", data={"username": login, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -42,7 +42,11 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     )
     _make_logout_post_only(admin)
     admin.admin.router.routes.append(
-        Mount("/_backoffice", app=StaticFiles(directory=resource_dir("static")), name="backoffice_static")
+        Mount(
+            "/_backoffice",
+            app=StaticFiles(directory=resource_dir("static")),
+            name="backoffice_static",
+        )
     )
     admin.templates.env.globals["csrf_token"] = current_csrf_token
     for view in BUILTIN_VIEWS:

@@ -23,6 +23,15 @@ class PostAdmin(ServiceModelView, model=Post):
         Post.author_id,
         Post.created_at,
     ]
+    column_labels: ClassVar[dict[Any, str]] = {
+        Post.id: "ID",
+        Post.title: "Title",
+        Post.body: "Body",
+        Post.published: "Published",
+        Post.author_id: "Author",
+        Post.created_at: "Created",
+        Post.updated_at: "Updated",
+    }
     column_searchable_list: ClassVar[list[Any]] = [Post.title]
     column_sortable_list: ClassVar[list[Any]] = [Post.id, Post.title, Post.created_at]
     column_default_sort = (Post.created_at, True)
@@ -35,7 +44,9 @@ class PostAdmin(ServiceModelView, model=Post):
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Post:
         payload = self.parse(PostUpdate, data, EDITABLE)
-        return await self.run(request, lambda s, c: self.office.posts(s, c).update(int(pk), payload))
+        return await self.run(
+            request, lambda s, c: self.office.posts(s, c).update(int(pk), payload)
+        )
 
     async def delete_model(self, request: Request, pk: Any) -> None:
         await self.run(request, lambda s, c: self.office.posts(s, c).delete(int(pk)))

@@ -26,6 +26,18 @@ class UserAdmin(ServiceModelView, model=User):
         User.is_superuser,
         User.last_login,
     ]
+    column_labels: ClassVar[dict[Any, str]] = {
+        User.id: "ID",
+        User.email: "Email",
+        User.username: "Username",
+        User.full_name: "Full name",
+        User.is_active: "Active",
+        User.is_staff: "Staff",
+        User.is_superuser: "Superuser",
+        User.last_login: "Last login",
+        User.created_at: "Joined",
+        User.updated_at: "Updated",
+    }
     column_searchable_list: ClassVar[list[Any]] = [User.email, User.username, User.full_name]
     column_sortable_list: ClassVar[list[Any]] = [
         User.id,
@@ -54,7 +66,9 @@ class UserAdmin(ServiceModelView, model=User):
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> User:
         payload = self.parse(UserUpdate, data, EDITABLE)
-        return await self.run(request, lambda s, c: self.office.users(s, c).update(int(pk), payload))
+        return await self.run(
+            request, lambda s, c: self.office.users(s, c).update(int(pk), payload)
+        )
 
     async def delete_model(self, request: Request, pk: Any) -> None:
         await self.run(request, lambda s, c: self.office.users(s, c).delete(int(pk)))

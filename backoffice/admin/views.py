@@ -39,7 +39,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-class ServiceModelView(ModelView):  # type: ignore[misc]
+class ServiceModelView(ModelView):
     """A SQLAdmin view whose create, edit and delete call a backoffice service.
 
     SQLAdmin still does the reading (list, search, sort, details); every write goes through the

@@ -1,10 +1,10 @@
 """One error shape for the whole API: RFC 9457 problem details (``application/problem+json``)."""
 
 import logging
-from http import HTTPStatus
 import re
 import uuid
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -176,13 +176,23 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
             return await fastapi_validation_handler(request, exc)
         # Never echo the input back: it may be a password.
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
             for e in exc.errors()
         ]
-        summary = "; ".join(f"{'.'.join(map(str, e['loc'][1:] or e['loc']))}: {e['msg']}" for e in errors)
+        summary = "; ".join(
+            f"{'.'.join(map(str, e['loc'][1:] or e['loc']))}: {e['msg']}" for e in errors
+        )
         return problem(
-            request, 422, "Invalid input", summary or "The request is invalid.",
-            code="validation_error", errors=errors,
+            request,
+            422,
+            "Invalid input",
+            summary or "The request is invalid.",
+            code="validation_error",
+            errors=errors,
         )
 
     async def on_integrity_error(request: Request, exc: Exception) -> Response:
@@ -194,7 +204,9 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
     async def on_database_unavailable(request: Request, exc: Exception) -> Response:
         logger.error("database unavailable [request %s]: %s", request_id_of(request), exc)
         return problem(
-            request, 503, "Service unavailable",
+            request,
+            503,
+            "Service unavailable",
             "The database is not answering; try again shortly.",
             code="database_unavailable",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
@@ -204,7 +216,9 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
         request_id = request_id_of(request)
         logger.exception("unexpected error [request %s]", request_id, exc_info=exc)
         return problem(
-            request, 500, "Internal server error",
+            request,
+            500,
+            "Internal server error",
             f"An unexpected error occurred. Quote request id {request_id} when reporting it.",
             code="internal_error",
         )

@@ -52,7 +52,7 @@ async def list_users(
     is_staff: Annotated[bool | None, Query()] = None,
     is_superuser: Annotated[bool | None, Query()] = None,
 ) -> Page[User]:
-    """Admins only. ``sort``: id, email, username, created_at or last_login; ``-`` for descending."""
+    """Admins only. ``sort``: id, email, username, created_at or last_login (``-`` descends)."""
     return await users.list(
         skip=page.skip,
         limit=page.limit,

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 import anyio
 from passlib.context import CryptContext
 
+# bcrypt reads at most 72 bytes; the bcrypt library (5.x) refuses longer input instead of
+# ignoring the rest as older versions did when the legacy hashes were made.
+BCRYPT_MAX_BYTES = 72
+
 
 @dataclass(frozen=True)
 class HashParameters:
@@ -45,11 +49,20 @@ class PasswordHasher:
         """
         target = hashed if hashed is not None else self._dummy_hash
         ok, new_hash = await anyio.to_thread.run_sync(
-            self._context.verify_and_update, password, target, limiter=self._limiter
+            self._verify_and_update, password, target, limiter=self._limiter
         )
         if hashed is None:
             return False, None
         return bool(ok), new_hash
+
+    def _verify_and_update(self, password: str, hashed: str) -> tuple[bool, str | None]:
+        if self._context.identify(hashed) != "bcrypt":
+            return self._context.verify_and_update(password, hashed)  # type: ignore[no-any-return]
+        # A legacy bcrypt hash saw only the first 72 bytes of the password; check those, then
+        # replace it with an argon2 hash of the whole password.
+        if not self._context.verify(password.encode()[:BCRYPT_MAX_BYTES], hashed):
+            return False, None
+        return True, self._context.hash(password)
 
     def identify(self, hashed: str) -> str | None:
         scheme = self._context.identify(hashed)

@@ -7,13 +7,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backoffice.config import Settings
 from backoffice.errors import AuthenticationFailed
 from backoffice.models import User
-from backoffice.security import InvalidToken, IssuedToken, PasswordHasher, create_token, decode_token
+from backoffice.security import (
+    InvalidToken,
+    IssuedToken,
+    PasswordHasher,
+    create_token,
+    decode_token,
+)
 from backoffice.security.sessions import credentials_fingerprint, fingerprints_match
 from backoffice.security.tokens import ACCESS
 from backoffice.services.base import Caller, Service
 from backoffice.services.users import BAD_CREDENTIALS, UserService
 
-INVALID_TOKEN = "Could not validate credentials."
+INVALID_TOKEN = "Could not validate credentials."  # noqa: S105 (a message)
 INVALID_SESSION = "The session has ended; please sign in again."
 
 
@@ -26,7 +32,9 @@ class AuthService(Service):
         self.settings = settings
 
     async def login(self, login: str, password: str) -> tuple[User, IssuedToken]:
-        user = await UserService(self.session, self.caller, self.hasher).authenticate(login, password)
+        user = await UserService(self.session, self.caller, self.hasher).authenticate(
+            login, password
+        )
         assert user.id is not None
         token = create_token(
             str(user.id),
@@ -55,7 +63,9 @@ class AuthService(Service):
     async def login_staff(self, login: str, password: str) -> User:
         """Only active staff and superusers may enter the admin; anyone else gets the same
         answer as a wrong password."""
-        user = await UserService(self.session, self.caller, self.hasher).authenticate(login, password)
+        user = await UserService(self.session, self.caller, self.hasher).authenticate(
+            login, password
+        )
         if not user.is_admin:
             raise AuthenticationFailed(BAD_CREDENTIALS)
         return user

@@ -1,6 +1,6 @@
 """Every rule about users lives here, whichever door (API, admin, CLI) asks."""
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -92,12 +92,12 @@ class UserService(Service):
 
     async def create(self, data: UserCreate) -> User:
         """Register (``UserCreate``) or, for admins, create with flags (``UserAdminCreate``)."""
-        flags = {"is_active": True, "is_staff": False, "is_superuser": False}
+        is_active, is_staff, is_superuser = True, False, False
         if isinstance(data, UserAdminCreate):
             self._require_admin("create users with chosen flags")
             if (data.is_staff or data.is_superuser) and not self.caller.is_superuser:
                 raise PermissionDenied("Only a superuser can create staff or superusers.")
-            flags = {k: getattr(data, k) for k in flags}
+            is_active, is_staff, is_superuser = data.is_active, data.is_staff, data.is_superuser
         check_password(data.password)
         await self._check_unique(email=data.email, username=data.username)
         user = User(
@@ -105,7 +105,9 @@ class UserService(Service):
             username=data.username,
             full_name=data.full_name,
             hashed_password=await self.hasher.hash(data.password),
-            **flags,
+            is_active=is_active,
+            is_staff=is_staff,
+            is_superuser=is_superuser,
         )
         self.session.add(user)
         await self.flush_unique(UNIQUE_FIELDS)
@@ -114,17 +116,22 @@ class UserService(Service):
     async def update(self, user_id: int, data: UserUpdateMe) -> User:
         """Change a user. ``UserUpdate`` (with flags) is for admins; ``UserUpdateMe`` for self."""
         changes = data.model_dump(exclude_unset=True)
+        for key in ("email", "username", "is_active", "is_staff", "is_superuser"):
+            if key in changes and changes[key] is None:
+                del changes[key]  # a required field is never cleared: null leaves it as it is
         is_self = self.caller.user_id == user_id
         if isinstance(data, UserUpdate) or not is_self:
             self._require_admin("change other users")
         user = await self._load(user_id)
         self._require_may_manage(user)
-        if ({"is_staff", "is_superuser"} & changes.keys()) and not self.caller.is_superuser:
-            if any(changes[k] != getattr(user, k) for k in ("is_staff", "is_superuser") if k in changes):
-                raise PermissionDenied("Only a superuser can grant or revoke staff or superuser status.")
-        for key in ("email", "username"):
-            if changes.get(key) is None:
-                changes.pop(key, None)  # a required field is never cleared
+        changes_rank = any(
+            key in changes and changes[key] != getattr(user, key)
+            for key in ("is_staff", "is_superuser")
+        )
+        if changes_rank and not self.caller.is_superuser:
+            raise PermissionDenied(
+                "Only a superuser can grant or revoke staff or superuser status."
+            )
         await self._check_unique(
             email=changes.get("email"), username=changes.get("username"), exclude_id=user_id
         )
@@ -236,7 +243,7 @@ class UserService(Service):
             raise Conflict(LAST_SUPERUSER)
 
 
-def _active_superuser() -> tuple[object, ...]:
+def _active_superuser() -> tuple[ColumnElement[bool], ...]:
     return (col(User.is_superuser).is_(True), col(User.is_active).is_(True))
 
 

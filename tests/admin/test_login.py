@@ -88,7 +88,9 @@ async def test_demoted_staff_user_loses_the_admin_on_the_next_request(
     from backoffice.services import Caller
 
     async with office.session() as session:
-        await office.users(session, Caller.operator()).update(staffer.id, UserUpdate(is_staff=False))
+        await office.users(session, Caller.operator()).update(
+            staffer.id, UserUpdate(is_staff=False)
+        )
     assert (await browser.client.get("/admin/post/list")).status_code == 302
 
 
@@ -96,7 +98,9 @@ async def test_login_form_without_csrf_token_is_refused(
     client: httpx2.AsyncClient, superuser: Account
 ) -> None:
     await client.get("/admin/login")
-    response = await client.post("/admin/login", data={"username": "root", "password": superuser.password})
+    response = await client.post(
+        "/admin/login", data={"username": "root", "password": superuser.password}
+    )
     assert response.status_code == 403
     assert (await client.get("/admin/user/list")).status_code == 302
 

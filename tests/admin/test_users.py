@@ -63,7 +63,9 @@ async def test_weak_password_is_refused_on_the_form_and_nothing_is_written(
     signed_in: AdminBrowser, office: BackOffice
 ) -> None:
     before = await count_users(office)
-    response = await signed_in.submit("/admin/user/create", {**NEW_USER, "password": "alllowercase1"})
+    response = await signed_in.submit(
+        "/admin/user/create", {**NEW_USER, "password": "alllowercase1"}
+    )
     assert response.status_code == 400
     assert "upper-case" in (form_error(response.text) or "")
     assert "alllowercase1" not in response.text
@@ -83,7 +85,9 @@ async def test_duplicate_email_is_a_form_error_not_a_500(
     signed_in: AdminBrowser, alice: Account, office: BackOffice
 ) -> None:
     before = await count_users(office)
-    response = await signed_in.submit("/admin/user/create", {**NEW_USER, "email": "ALICE@example.com"})
+    response = await signed_in.submit(
+        "/admin/user/create", {**NEW_USER, "email": "ALICE@example.com"}
+    )
     assert response.status_code == 400
     assert form_error(response.text) == "A user with this email already exists."
     assert await count_users(office) == before
@@ -94,7 +98,12 @@ async def test_edit_changes_the_user_and_keeps_the_password(
 ) -> None:
     response = await signed_in.submit(
         f"/admin/user/edit/{alice.id}",
-        {"email": "alice@example.org", "username": "alice", "full_name": "Alice A", "is_active": "y"},
+        {
+            "email": "alice@example.org",
+            "username": "alice",
+            "full_name": "Alice A",
+            "is_active": "y",
+        },
     )
     assert response.status_code == 302, form_error(response.text)
     headers = await bearer(client, "alice@example.org", alice.password)
@@ -152,9 +161,15 @@ async def test_list_search_and_sort(signed_in: AdminBrowser, office: BackOffice)
         await make_user(office, name)
     page = await signed_in.client.get("/admin/user/list", params={"search": "mia"})
     assert "mia@example.com" in page.text and "amy@example.com" not in page.text
-    page = await signed_in.client.get("/admin/user/list", params={"sortBy": "username", "sort": "asc"})
+    page = await signed_in.client.get(
+        "/admin/user/list", params={"sortBy": "username", "sort": "asc"}
+    )
     text = page.text
-    assert text.index("amy@example.com") < text.index("mia@example.com") < text.index("zed@example.com")
+    assert (
+        text.index("amy@example.com")
+        < text.index("mia@example.com")
+        < text.index("zed@example.com")
+    )
 
 
 async def test_form_post_without_csrf_token_changes_nothing(

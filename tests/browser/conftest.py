@@ -59,7 +59,9 @@ async def _prepare(settings: Settings) -> None:
                 )
             )
             await users.create(
-                UserAdminCreate(email="plain@example.com", username="plain", password=DEFAULT_PASSWORD)
+                UserAdminCreate(
+                    email="plain@example.com", username="plain", password=DEFAULT_PASSWORD
+                )
             )
     finally:
         await office.dispose()
