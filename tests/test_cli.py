@@ -1,0 +1,393 @@
+"""The real command line in a child process (``python -m backoffice …``) against a real database,
+checked through the services and over real HTTP."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import pool, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import SQLModel, col, select
+
+from backoffice import BackOffice, Settings, migrate
+from backoffice.errors import AuthenticationFailed
+from backoffice.models import User
+from backoffice.services import Caller
+from tests.conftest import TEST_SECRET_KEY
+
+STRONG = "Str0ngPassw0rd"
+SUBPROCESS_TIMEOUT = 120
+SERVER_START_TIMEOUT = 60
+
+
+@dataclass
+class Cli:
+    """Runs ``python -m backoffice`` with a clean BACKOFFICE_* environment, in ``cwd``."""
+
+    env: dict[str, str]
+    cwd: Path
+
+    def run(self, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "backoffice", *args],
+            input=stdin,
+            env=self.env | env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT,
+            start_new_session=True,  # no controlling terminal, like a script or a CI job
+        )
+
+    def ok(self, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+        done = self.run(*args, stdin=stdin, **env)
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+        return done
+
+    def refused(self, *args: str, stdin: str = "", **env: str) -> str:
+        """Run a command that must fail cleanly; return its stderr."""
+        done = self.run(*args, stdin=stdin, **env)
+        assert done.returncode == 1, (done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+        return done.stderr
+
+
+async def drop_everything(database_url: str) -> None:
+    engine = create_async_engine(database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(SQLModel.metadata.drop_all)
+            await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def empty_db(settings: Settings) -> AsyncIterator[Settings]:
+    await drop_everything(settings.database_url)
+    yield settings
+    await drop_everything(settings.database_url)
+
+
+@pytest.fixture
+def cli(empty_db: Settings, tmp_path: Path) -> Cli:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKOFFICE_")}
+    env |= {
+        "BACKOFFICE_DATABASE_URL": empty_db.database_url,
+        "BACKOFFICE_SECRET_KEY": TEST_SECRET_KEY,
+        "BACKOFFICE_ARGON2_TIME_COST": "1",
+        "BACKOFFICE_ARGON2_MEMORY_COST": "1024",
+        "BACKOFFICE_ARGON2_PARALLELISM": "1",
+    }
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    return Cli(env=env, cwd=workdir)
+
+
+@pytest.fixture
+def migrated(cli: Cli) -> Cli:
+    cli.ok("migrate")
+    return cli
+
+
+async def authenticate(settings: Settings, login: str, password: str) -> User:
+    office = BackOffice(settings)
+    try:
+        async with office.session() as session:
+            return await office.users(session, Caller.anonymous("cli")).authenticate(
+                login, password
+            )
+    finally:
+        await office.dispose()
+
+
+async def all_users(settings: Settings) -> list[User]:
+    office = BackOffice(settings)
+    try:
+        async with office.session() as session:
+            return list((await session.exec(select(User).order_by(col(User.id)))).all())
+    finally:
+        await office.dispose()
+
+
+# -- migrate ---------------------------------------------------------------------------------
+
+
+async def test_migrate_brings_an_empty_database_to_head_once(cli: Cli, empty_db: Settings) -> None:
+    first = cli.ok("migrate")
+    assert "Upgraded database" in first.stdout
+    assert await migrate.current_revisions(empty_db) == migrate.head_revisions()
+
+    again = cli.ok("migrate")
+    assert "already at" in again.stdout
+
+
+async def test_migrate_downgrade_asks_for_confirmation(migrated: Cli, empty_db: Settings) -> None:
+    stderr = migrated.refused("migrate", "--downgrade", "base")
+    assert "--yes" in stderr
+    assert await migrate.is_up_to_date(empty_db)
+
+    done = migrated.ok("migrate", "--downgrade", "base", "--yes")
+    assert "Downgraded database" in done.stdout
+    assert await migrate.current_revisions(empty_db) == ()
+
+
+def test_an_unknown_revision_is_one_line_not_a_traceback(cli: Cli) -> None:
+    stderr = cli.refused("migrate", "--revision", "nosuchrevision")
+    assert "nosuchrevision" in stderr
+
+
+# -- createsuperuser -------------------------------------------------------------------------
+
+
+async def test_createsuperuser_without_input_creates_a_working_superuser(
+    migrated: Cli, empty_db: Settings
+) -> None:
+    done = migrated.ok(
+        "createsuperuser",
+        "--no-input",
+        "--email",
+        "Root@Example.com",
+        "--username",
+        "Root",
+        BACKOFFICE_SUPERUSER_PASSWORD=STRONG,  # so the password is not in the process list
+    )
+    assert "root" in done.stdout
+    assert STRONG not in done.stdout + done.stderr
+
+    user = await authenticate(empty_db, "root@example.com", STRONG)
+    assert (user.username, user.is_active, user.is_staff, user.is_superuser) == (
+        "root",
+        True,
+        True,
+        True,
+    )
+    assert user.hashed_password.startswith("$argon2id$")
+
+
+async def test_createsuperuser_refusals_are_one_clear_line_each(
+    migrated: Cli, empty_db: Settings
+) -> None:
+    base = ("createsuperuser", "--no-input")
+    migrated.ok(*base, "--email", "root@example.com", "--username", "root", "--password", STRONG)
+
+    duplicate = migrated.refused(
+        *base, "--email", "root@example.com", "--username", "other", "--password", STRONG
+    )
+    assert "A user with this email already exists." in duplicate
+
+    weak = migrated.refused(
+        *base, "--email", "weak@example.com", "--username", "weak", "--password", "lowercaseonly"
+    )
+    assert "at least one digit" in weak
+    assert "upper-case" in weak
+    lines = weak.strip().splitlines()
+    assert len(lines) >= 2
+    assert all(line.startswith("backoffice: error: Password ") for line in lines)  # one per rule
+
+    bad_email = migrated.refused(
+        *base, "--email", "not-an-email", "--username", "mail", "--password", STRONG
+    )
+    assert "email" in bad_email
+
+    missing = migrated.refused(*base, "--email", "x@example.com")
+    assert "--username" in missing
+    assert "--password" in missing
+
+    assert [u.username for u in await all_users(empty_db)] == ["root"]
+
+
+async def test_createsuperuser_prompts_and_asks_again_after_a_refusal(
+    migrated: Cli, empty_db: Settings
+) -> None:
+    answers = [
+        "alice@example.com",  # email
+        "",  # username: accept the suggestion taken from the email, "alice"
+        "weakpassword",  # refused by the password policy ...
+        "weakpassword",
+        STRONG,  # ... asked again: the two entries differ ...
+        STRONG + "x",
+        STRONG,  # ... asked again
+        STRONG,
+    ]
+    done = migrated.ok("createsuperuser", stdin="\n".join(answers) + "\n")
+    assert "at least one digit" in done.stderr
+    assert "do not match" in done.stderr
+    assert STRONG not in done.stdout + done.stderr  # passwords are never echoed
+
+    user = await authenticate(empty_db, "alice", STRONG)
+    assert user.is_superuser
+
+
+def test_createsuperuser_stops_cleanly_when_input_ends(migrated: Cli) -> None:
+    stderr = migrated.refused("createsuperuser", stdin="alice@example.com\n")
+    assert "standard input ended" in stderr
+
+
+# -- changepassword --------------------------------------------------------------------------
+
+
+async def test_changepassword_through_the_service(migrated: Cli, empty_db: Settings) -> None:
+    migrated.ok(
+        "createsuperuser", "--no-input", "--email", "bob@example.com", "--username", "bob",
+        "--password", STRONG,
+    )  # fmt: skip
+
+    new = "N3wPassword!"
+    done = migrated.ok("changepassword", "BOB", stdin=f"{new}\n{new}\n")
+    assert "Password changed" in done.stdout
+    await authenticate(empty_db, "bob", new)
+    with pytest.raises(AuthenticationFailed):
+        await authenticate(empty_db, "bob", STRONG)
+
+    scripted = "Scr1ptedPassword"
+    migrated.ok("changepassword", "bob@example.com", "--no-input", BACKOFFICE_NEW_PASSWORD=scripted)
+    await authenticate(empty_db, "bob", scripted)
+
+    weak = migrated.refused("changepassword", "bob", "--no-input", "--password", "short")
+    assert "at least 8 characters" in weak
+    unknown = migrated.refused("changepassword", "nobody", "--no-input", "--password", STRONG)
+    assert "nobody" in unknown
+    await authenticate(empty_db, "bob", scripted)  # unchanged by the refusals
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+def test_a_short_secret_key_in_production_exits_2_with_the_reason(cli: Cli) -> None:
+    done = cli.run("migrate", BACKOFFICE_ENV="production", BACKOFFICE_SECRET_KEY="too-short")
+    assert done.returncode == 2
+    assert "BACKOFFICE_SECRET_KEY is too short" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# -- serve -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    stdout: Path
+    stderr: Path
+
+    def output(self) -> tuple[str, str]:
+        return self.stdout.read_text(), self.stderr.read_text()
+
+
+@pytest.fixture
+def start_server(cli: Cli, tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start ``backoffice serve`` on a free port and wait until /health answers."""
+    servers: list[Server] = []
+
+    def start(**env: str) -> Server:
+        port = free_port()
+        out, err = tmp_path / f"serve{len(servers)}.out", tmp_path / f"serve{len(servers)}.err"
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "backoffice", "serve", "--port", str(port)],
+                env=cli.env | env,
+                cwd=cli.cwd,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+            )
+        server = Server(process, f"http://127.0.0.1:{port}", out, err)
+        servers.append(server)
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            assert process.poll() is None, server.output()
+            try:
+                with urllib.request.urlopen(f"{server.base_url}/health", timeout=5) as response:  # noqa: S310
+                    if response.status == 200:
+                        return server
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert time.monotonic() < deadline, f"no answer from /health: {server.output()}"
+            time.sleep(0.1)
+
+    yield start
+    for server in servers:
+        if server.process.poll() is None:
+            server.process.send_signal(signal.SIGTERM)
+            try:
+                server.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait()
+
+
+def stop(server: Server) -> tuple[str, str]:
+    server.process.send_signal(signal.SIGTERM)
+    server.process.wait(timeout=30)
+    return server.output()
+
+
+async def test_serve_on_an_empty_database_explains_how_to_create_a_superuser(
+    cli: Cli, empty_db: Settings, backend: str, start_server: Callable[..., Server]
+) -> None:
+    if backend != "sqlite":
+        # PostgreSQL is migrated by the operator, never behind their back.
+        stderr = cli.refused("serve", "--port", str(free_port()))
+        assert "backoffice migrate" in stderr
+        cli.ok("migrate")
+
+    server = start_server()  # returns once /health has answered 200 over real HTTP
+    stdout, stderr = stop(server)
+
+    assert "backoffice createsuperuser" in stdout
+    assert "Traceback" not in stderr
+    assert await migrate.is_up_to_date(empty_db)
+    assert await all_users(empty_db) == []
+
+
+async def test_serve_creates_the_configured_first_superuser_once(
+    migrated: Cli, empty_db: Settings, start_server: Callable[..., Server]
+) -> None:
+    first = {
+        "BACKOFFICE_FIRST_SUPERUSER_EMAIL": "boss@example.com",
+        "BACKOFFICE_FIRST_SUPERUSER_USERNAME": "boss",
+        "BACKOFFICE_FIRST_SUPERUSER_PASSWORD": STRONG,
+    }
+    stdout, _ = stop(start_server(**first))
+    assert "Created superuser 'boss'" in stdout
+
+    stdout, _ = stop(start_server(**first))
+    assert "Created superuser" not in stdout
+
+    users = await all_users(empty_db)
+    assert [(u.username, u.email, u.is_superuser) for u in users] == [
+        ("boss", "boss@example.com", True)
+    ]
+    await authenticate(empty_db, "boss", STRONG)
+
+
+async def test_serve_refuses_a_first_superuser_with_a_weak_password(
+    migrated: Cli, empty_db: Settings
+) -> None:
+    stderr = migrated.refused(
+        "serve",
+        "--port",
+        str(free_port()),
+        BACKOFFICE_FIRST_SUPERUSER_EMAIL="boss@example.com",
+        BACKOFFICE_FIRST_SUPERUSER_PASSWORD="weakpassword",
+    )
+    assert "BACKOFFICE_FIRST_SUPERUSER" in stderr
+    assert "at least one digit" in stderr
+    assert await all_users(empty_db) == []
