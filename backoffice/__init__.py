@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from backoffice.config import Settings  # noqa: E402
-from backoffice.office import BackOffice  # noqa: E402
+from backoffice.config import Settings
+from backoffice.office import BackOffice
 
 __all__ = ["BackOffice", "Settings", "__version__"]

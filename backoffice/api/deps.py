@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -90,3 +90,8 @@ def get_post_service(session: SessionDep, caller: CallerDep, office: OfficeDep) 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 PostServiceDep = Annotated[PostService, Depends(get_post_service)]
+
+# Row ids are 32-bit in PostgreSQL: a larger number cannot name a row, and passing it to the
+# database driver fails (an overflow) instead of finding nothing.
+MAX_ID = 2_147_483_647
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -19,7 +19,10 @@ class PageQuery:
 def page_query(
     skip: Annotated[int, Query(ge=0, le=1_000_000_000, description="Rows to skip.")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page.")] = 50,
-    search: Annotated[str | None, Query(max_length=100, description="Text to look for.")] = None,
+    search: Annotated[
+        # NUL is refused: PostgreSQL cannot compare text containing it.
+        str | None, Query(max_length=100, pattern=r"^[^\x00]*$", description="Text to look for.")
+    ] = None,
     sort: Annotated[
         str | None, Query(max_length=50, description="A field name; prefix '-' for descending.")
     ] = None,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from backoffice.api.deps import PostServiceDep
+from backoffice.api.deps import MAX_ID, IdPath, PostServiceDep
 from backoffice.api.paging import PageParams
 from backoffice.api.problems import problem_responses
 from backoffice.models import Page, Post, PostCreate, PostPublic, PostUpdate
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/posts", tags=["posts"], responses=problem_responses(
 async def list_posts(
     posts: PostServiceDep,
     page: PageParams,
-    author_id: Annotated[int | None, Query()] = None,
+    author_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     published: Annotated[bool | None, Query()] = None,
 ) -> Page[Post]:
     """``sort``: id, title, created_at or updated_at; ``-`` for descending (default -created_at)."""
@@ -41,12 +41,12 @@ async def create_post(data: PostCreate, posts: PostServiceDep) -> Post:
 
 
 @router.get("/{post_id}", response_model=PostPublic, responses=problem_responses(404))
-async def read_post(post_id: int, posts: PostServiceDep) -> Post:
+async def read_post(post_id: IdPath, posts: PostServiceDep) -> Post:
     return await posts.get(post_id)
 
 
 @router.patch("/{post_id}", response_model=PostPublic, responses=problem_responses(404, 422))
-async def update_post(post_id: int, data: PostUpdate, posts: PostServiceDep) -> Post:
+async def update_post(post_id: IdPath, data: PostUpdate, posts: PostServiceDep) -> Post:
     """The author or an admin."""
     return await posts.update(post_id, data)
 
@@ -54,7 +54,7 @@ async def update_post(post_id: int, data: PostUpdate, posts: PostServiceDep) -> 
 @router.delete(
     "/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404)
 )
-async def delete_post(post_id: int, posts: PostServiceDep) -> Response:
+async def delete_post(post_id: IdPath, posts: PostServiceDep) -> Response:
     """The author or an admin."""
     await posts.delete(post_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

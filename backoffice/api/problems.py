@@ -221,6 +221,9 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
             "Internal server error",
             f"An unexpected error occurred. Quote request id {request_id} when reporting it.",
             code="internal_error",
+            # Starlette sends this response from outside every middleware, RequestIdMiddleware
+            # included, so the header is set here.
+            headers={"X-Request-ID": request_id},
         )
 
     app.add_exception_handler(DomainError, on_domain_error)

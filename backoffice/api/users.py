@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from backoffice.api.deps import (
+    IdPath,
     OfficeDep,
     SessionDep,
     UserServiceDep,
@@ -88,7 +89,7 @@ async def change_my_password(data: PasswordChange, users: UserServiceDep) -> Res
 
 
 @router.get("/{user_id}", response_model=UserPublic, responses={**AUTH, **problem_responses(404)})
-async def read_user(user_id: int, users: UserServiceDep) -> User:
+async def read_user(user_id: IdPath, users: UserServiceDep) -> User:
     """Your own account, or any account for an admin."""
     return await users.get(user_id)
 
@@ -99,7 +100,7 @@ async def read_user(user_id: int, users: UserServiceDep) -> User:
     dependencies=[Depends(require_admin)],
     responses={**AUTH, **problem_responses(404, 409, 422)},
 )
-async def update_user(user_id: int, data: UserUpdate, users: UserServiceDep) -> User:
+async def update_user(user_id: IdPath, data: UserUpdate, users: UserServiceDep) -> User:
     """Admins only. Granting or revoking staff or superuser status takes a superuser."""
     return await users.update(user_id, data)
 
@@ -110,7 +111,7 @@ async def update_user(user_id: int, data: UserUpdate, users: UserServiceDep) -> 
     dependencies=[Depends(require_admin)],
     responses={**AUTH, **problem_responses(404, 409)},
 )
-async def delete_user(user_id: int, users: UserServiceDep) -> Response:
+async def delete_user(user_id: IdPath, users: UserServiceDep) -> Response:
     """Admins only. The last active superuser cannot be deleted."""
     await users.delete(user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 from sqlmodel import Field, SQLModel
 
-from backoffice.models.common import created_at_field, updated_at_field
+from backoffice.models.common import created_at_field, reject_nul, updated_at_field
 
 TITLE_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 100_000
@@ -15,6 +15,11 @@ class PostBase(SQLModel):
     title: str = Field(min_length=1, max_length=TITLE_MAX_LENGTH)
     body: str = Field(default="", max_length=BODY_MAX_LENGTH)
     published: bool = Field(default=False)
+
+    @field_validator("title", "body")
+    @classmethod
+    def _text(cls, value: str) -> object:
+        return reject_nul(value)
 
 
 class Post(PostBase, table=True):
@@ -34,6 +39,11 @@ class PostUpdate(SQLModel):
     title: str | None = Field(default=None, min_length=1, max_length=TITLE_MAX_LENGTH)
     body: str | None = Field(default=None, max_length=BODY_MAX_LENGTH)
     published: bool | None = None
+
+    @field_validator("title", "body")
+    @classmethod
+    def _text(cls, value: str | None) -> object:
+        return reject_nul(value)
 
 
 class PostPublic(PostBase):

@@ -6,7 +6,12 @@ from datetime import datetime
 from pydantic import ConfigDict, EmailStr, field_validator
 from sqlmodel import Field, SQLModel
 
-from backoffice.models.common import UTCDateTime, created_at_field, updated_at_field
+from backoffice.models.common import (
+    UTCDateTime,
+    created_at_field,
+    reject_nul,
+    updated_at_field,
+)
 
 PASSWORD_MIN_LENGTH = 8
 # Bounds the work one login can cause (argon2 and bcrypt both read the whole input).
@@ -42,6 +47,11 @@ class UserBase(SQLModel):
     @classmethod
     def _email(cls, value: object) -> object:
         return _normalise_email(value)
+
+    @field_validator("full_name")
+    @classmethod
+    def _full_name(cls, value: str | None) -> object:
+        return reject_nul(value)
 
 
 class User(UserBase, table=True):
@@ -94,6 +104,11 @@ class UserUpdateMe(SQLModel):
     @classmethod
     def _email(cls, value: object) -> object:
         return _normalise_email(value)
+
+    @field_validator("full_name")
+    @classmethod
+    def _full_name(cls, value: str | None) -> object:
+        return reject_nul(value)
 
 
 class UserUpdate(UserUpdateMe):

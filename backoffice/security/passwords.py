@@ -60,7 +60,11 @@ class PasswordHasher:
             return self._context.verify_and_update(password, hashed)  # type: ignore[no-any-return]
         # A legacy bcrypt hash saw only the first 72 bytes of the password; check those, then
         # replace it with an argon2 hash of the whole password.
-        if not self._context.verify(password.encode()[:BCRYPT_MAX_BYTES], hashed):
+        try:
+            ok = self._context.verify(password.encode()[:BCRYPT_MAX_BYTES], hashed)
+        except ValueError:  # a NUL byte, which bcrypt never accepted: it cannot match
+            return False, None
+        if not ok:
             return False, None
         return True, self._context.hash(password)
 

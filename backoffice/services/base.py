@@ -64,9 +64,11 @@ class Service:
         try:
             await self.session.flush()
         except IntegrityError as exc:
+            # SQLite names the column ("UNIQUE constraint failed: user.email"), PostgreSQL the
+            # constraint ('... unique constraint "ix_user_email"'): "_" separates words too.
             text = str(exc.orig)
             for column, message in unique_fields.items():
-                if re.search(rf"\b{re.escape(column)}\b", text):
+                if re.search(rf"(?<![A-Za-z0-9]){re.escape(column)}(?![A-Za-z0-9])", text):
                     raise Conflict(message, field=column) from exc
             raise Conflict("The change conflicts with existing data.") from exc
 

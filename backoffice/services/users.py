@@ -183,8 +183,10 @@ class UserService(Service):
         the same work (one hash verification each).
         """
         login = login.strip().lower()
-        query = select(User).where(or_(col(User.email) == login, col(User.username) == login))
-        user = (await self.session.exec(query)).first()
+        user = None
+        if "\x00" not in login:  # no account has one, and PostgreSQL cannot compare it
+            query = select(User).where(or_(col(User.email) == login, col(User.username) == login))
+            user = (await self.session.exec(query)).first()
         ok, new_hash = await self.hasher.verify(password, user.hashed_password if user else None)
         if user is None or not ok or not user.is_active:
             raise AuthenticationFailed(BAD_CREDENTIALS)

@@ -112,8 +112,10 @@ def live_server(tmp_path: Path) -> Iterator[str]:
     thread.join(timeout=20)
 
 
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    # Module scope, not session: Playwright's sync API holds an event loop in the main thread
+    # while it runs, and async tests collected after the browser tests need that thread free.
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package")
     with sync_playwright() as playwright:
