@@ -65,11 +65,33 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     """Signs JWTs and the admin session. Required in production (at least 32 characters)."""
 
-    access_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    """Lifetime of an API access token."""
+    access_token_expire_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    """Lifetime of an API access token: short, because a refresh token renews it."""
+
+    refresh_token_expire_days: int = Field(default=14, ge=1, le=365)
+    """Lifetime of a refresh token (each use replaces it with a new one)."""
 
     admin_session_max_age_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600)
-    """Lifetime of the admin session cookie: hours, not weeks."""
+    """Absolute lifetime of an admin session: hours, not weeks."""
+
+    admin_session_idle_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    """An admin session unused for this long ends."""
+
+    password_reset_page: str | None = None
+    """Path on ``base_url`` of the page that takes a reset token (``?token=…``). Default: the
+    admin's page; point it at your own front end's page if you have one."""
+
+    password_reset_expire_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
+    """How long a password reset link works (once)."""
+
+    login_throttle_account_failures: int = Field(default=5, ge=1)
+    """Failed sign-ins for one account name before each further attempt must wait."""
+    login_throttle_address_failures: int = Field(default=20, ge=1)
+    """Failed sign-ins from one client address before each further attempt must wait."""
+    login_throttle_max_delay_seconds: int = Field(default=900, ge=1)
+    """The wait doubles with each further failure, up to this."""
+    login_throttle_window_seconds: int = Field(default=3600, ge=60)
+    """Failures older than this are forgotten."""
 
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """CORS origins: a JSON list or a comma-separated string. Empty means no CORS."""
@@ -93,6 +115,19 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     max_concurrent_hashes: int = Field(default=4, ge=1)
     """Bounds the memory and CPU that simultaneous logins can take."""
+
+    # Mail. "console" prints messages to standard output (development); "smtp" sends them.
+    mail_backend: Literal["console", "smtp"] = "console"
+    mail_from: str = "backoffice <noreply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    """Upgrade the connection with STARTTLS (port 587). Ignored when ``smtp_ssl`` is set."""
+    smtp_ssl: bool = False
+    """Implicit TLS from the first byte (port 465)."""
+    smtp_timeout_seconds: float = Field(default=10, gt=0, le=120)
 
     log_level: str = "INFO"
 
@@ -139,6 +174,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def reset_page_path(self) -> str:
+        return self.password_reset_page or f"{self.admin_path}/password-reset/confirm"
 
     @property
     def is_sqlite(self) -> bool:

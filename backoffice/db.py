@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backoffice.errors import DomainError
+
 # Stable constraint names, so Alembic can alter and drop them (SQLite batch mode needs names).
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -60,10 +62,17 @@ def create_session_maker(engine: AsyncEngine) -> SessionMaker:
 
 @asynccontextmanager
 async def session_scope(session_maker: SessionMaker) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit if the block succeeds, roll back if it raises."""
+    """One unit of work: commit if the block succeeds, roll back if it raises (unless the
+    domain error says its changes must be kept)."""
     async with session_maker() as session:
         try:
             yield session
+        except DomainError as exc:
+            if exc.keep_changes:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
         except BaseException:
             await session.rollback()
             raise

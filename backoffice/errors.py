@@ -20,10 +20,18 @@ class DomainError(Exception):
 
     code: str = "error"
     title: str = "Error"
+    keep_changes: bool = False
+    """Commit the unit of work although the operation failed: set where the failure itself
+    must be remembered (a failed sign-in counted, a stolen token's family revoked)."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+    def kept(self) -> "DomainError":
+        """This error, marked so that what was written before it is committed."""
+        self.keep_changes = True
+        return self
 
 
 class NotFound(DomainError):
@@ -52,6 +60,17 @@ class AuthenticationFailed(DomainError):
 
     code = "authentication_failed"
     title = "Not authenticated"
+
+
+class Throttled(DomainError):
+    """Too many failed attempts: try again after ``retry_after`` seconds."""
+
+    code = "throttled"
+    title = "Too many attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed sign-in attempts. Try again in {retry_after} seconds.")
+        self.retry_after = retry_after
 
 
 class InvalidInput(DomainError):

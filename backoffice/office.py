@@ -19,6 +19,8 @@ from backoffice.config import Settings
 from backoffice.db import SessionMaker, create_engine, create_session_maker, session_scope
 from backoffice.security import HashParameters, PasswordHasher
 from backoffice.services import Caller, PostService, UserService
+from backoffice.services.auth import AuthService
+from backoffice.services.mail import Mailer
 
 logger = logging.getLogger("backoffice")
 
@@ -42,8 +44,12 @@ class BackOffice:
                 max_concurrent=s.max_concurrent_hashes,
             )
         )
+        self.mailer = Mailer(self.settings)
 
     # -- services: the only way any door reaches the rules ------------------------------------
+
+    def auth(self, session: AsyncSession, caller: Caller) -> AuthService:
+        return AuthService(session, caller, self.hasher, self.settings, self.mailer)
 
     def users(self, session: AsyncSession, caller: Caller) -> UserService:
         return UserService(session, caller, self.hasher)

@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 from backoffice.admin.auth import AdminAuth
 from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
 from backoffice.admin.headers import SecurityHeadersMiddleware
+from backoffice.admin.password_reset import password_reset_routes
 from backoffice.admin.posts import PostAdmin
 from backoffice.admin.users import UserAdmin
 from backoffice.admin.views import ServiceModelView
@@ -24,12 +25,13 @@ BUILTIN_VIEWS: list[type[ServiceModelView]] = [UserAdmin, PostAdmin]
 
 def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     settings = office.settings
+    auth_backend = AdminAuth(office)
     admin = Admin(
         app,
         engine=office.engine,
         base_url=settings.admin_path,
         title=settings.project_name,
-        authentication_backend=AdminAuth(office),
+        authentication_backend=auth_backend,
         templates_dir=str(resource_dir("templates")),
     )
     # Appended, not passed to Admin(middlewares=…): these must sit inside the session
@@ -41,6 +43,8 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
         0, Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     )
     _make_logout_post_only(admin)
+    auth_backend.admin = admin
+    admin.admin.router.routes.extend(password_reset_routes(office, admin))
     admin.admin.router.routes.append(
         Mount(
             "/_backoffice",

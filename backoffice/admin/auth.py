@@ -1,28 +1,37 @@
-"""Signing in to the admin: a signed session cookie bound to the staff user's password."""
+"""Signing in to the admin: a server-side session whose random key is all the cookie holds."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
 
 from sqladmin.authentication import AuthenticationBackend
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from backoffice.admin.csrf import new_csrf_token
-from backoffice.errors import AuthenticationFailed
+from backoffice.errors import AuthenticationFailed, InvalidInput, Throttled
 from backoffice.services import Caller
 from backoffice.services.auth import AuthService
 
 if TYPE_CHECKING:
+    from sqladmin import Admin
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
     from backoffice.office import BackOffice
 
 SESSION_COOKIE = "backoffice_admin"
+SESSION_KEY = "sid"
 
 
 class AdminAuth(AuthenticationBackend):
+    admin: "Admin | None" = None
+    """Set by ``setup_admin``; used to render the login page for a throttled attempt."""
+
     def __init__(self, office: "BackOffice") -> None:
         settings = office.settings
         super().__init__(
             secret_key=settings.get_secret_key(),
             session_cookie=SESSION_COOKIE,
+            # The server decides when a session ends; the cookie just must not outlive it.
             max_age=settings.admin_session_max_age_seconds,
             path=settings.admin_path or "/",
             same_site="lax",
@@ -30,43 +39,77 @@ class AdminAuth(AuthenticationBackend):
         )
         self.office = office
 
-    def _auth(self, session: object) -> AuthService:
-        office = self.office
-        return AuthService(session, Caller.anonymous("admin"), office.hasher, office.settings)  # type: ignore[arg-type]
+    def _auth(self, session: "AsyncSession") -> AuthService:
+        return self.office.auth(session, Caller.anonymous("admin"))
 
-    async def login(self, request: Request) -> bool:
+    async def login(self, request: Request) -> Response | bool:
         form = await request.form()
         login, password = form.get("username"), form.get("password")
         if not isinstance(login, str) or not isinstance(password, str) or not login or not password:
             return False
+        address = request.client.host if request.client else None
         try:
             async with self.office.session() as session:
-                auth = self._auth(session)
-                user = await auth.login_staff(login, password)
-                fingerprint = auth.session_fingerprint(user)
-        except AuthenticationFailed:
+                key = await self._auth(session).open_admin_session(login, password, address=address)
+        except Throttled as exc:
+            return await self._login_page(
+                request, exc.detail, 429, {"Retry-After": str(exc.retry_after)}
+            )
+        except (AuthenticationFailed, InvalidInput):
             return False
         request.session.clear()
-        request.session.update({"user_id": user.id, "auth": fingerprint})
-        new_csrf_token(request.session)
-        return True
+        request.session[SESSION_KEY] = key
+        new_csrf_token(request.session)  # a token seen before sign-in is worthless after it
+        target = safe_next(request.query_params.get("next"), self.office.settings.admin_path)
+        return RedirectResponse(target or request.url_for("admin:index"), status_code=302)
 
     async def logout(self, request: Request) -> bool:
+        key = request.session.get(SESSION_KEY)
+        async with self.office.session() as session:
+            await self._auth(session).close_admin_session(key)
         request.session.clear()
-        return False  # sqladmin then redirects to the login page
+        return False  # SQLAdmin then redirects to the login page
 
     async def authenticate(self, request: Request) -> Response | bool:
         try:
             async with self.office.session() as session:
                 user = await self._auth(session).user_for_admin_session(
-                    request.session.get("user_id"), request.session.get("auth")
+                    request.session.get(SESSION_KEY)
                 )
         except AuthenticationFailed:
-            request.session.pop("user_id", None)
-            request.session.pop("auth", None)
+            request.session.pop(SESSION_KEY, None)
+            if request.method == "GET":
+                query = urlencode({"next": request.url.path})
+                return RedirectResponse(
+                    f"{request.url_for('admin:login')}?{query}", status_code=302
+                )
             return False
         request.state.user = user
         return True
+
+    async def get_user_id(self, request: Request) -> Any:
+        user = getattr(request.state, "user", None)
+        return None if user is None else user.id
+
+    async def _login_page(
+        self, request: Request, error: str, status_code: int, headers: dict[str, str]
+    ) -> Response:
+        assert self.admin is not None
+        response: Response = await self.admin.templates.TemplateResponse(
+            request, "sqladmin/login.html", {"error": error}, status_code=status_code
+        )
+        response.headers.update(headers)
+        return response
+
+
+def safe_next(value: object, admin_path: str) -> str | None:
+    """``value`` if it is a path inside the admin, else None: never an open redirect."""
+    if not isinstance(value, str) or not value.startswith(f"{admin_path}/"):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or value.startswith("//") or "\\" in value:
+        return None
+    return value
 
 
 def admin_caller(request: Request) -> Caller:

@@ -1,15 +1,20 @@
-"""``/auth``: exchanging credentials for a bearer token."""
+"""``/auth``: tokens for credentials, refreshing and signing out, password reset."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, EmailStr, Field
 
-from backoffice.api.deps import AuthServiceDep
+from backoffice.api.deps import AccessGrantDep, AuthServiceDep, OfficeDep, client_address
 from backoffice.api.problems import problem_responses
+from backoffice.models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from backoffice.services.auth import TokenPair
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+RESET_ANSWER = "If an active account uses this address, a reset link is on its way."
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class Token(BaseModel):
@@ -17,12 +22,93 @@ class Token(BaseModel):
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name, not a secret)
     expires_in: int
     """Seconds until the access token expires."""
+    refresh_token: str
+    """Spend it at ``/auth/refresh`` for a new pair; it works once."""
 
 
-@router.post("/login", response_model=Token, responses=problem_responses(401, 422))
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class LogoutRequest(BaseModel):
+    refresh_token: str | None = Field(default=None, max_length=200)
+
+
+class PasswordResetRequest(BaseModel):
+    email: EmailStr = Field(max_length=255)
+
+
+class PasswordResetConfirm(BaseModel):
+    token: str = Field(min_length=1, max_length=500)
+    new_password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+
+
+class Accepted(BaseModel):
+    detail: str
+
+
+def _token(pair: TokenPair, response: Response) -> Token:
+    response.headers.update(NO_STORE)  # RFC 6749: token responses must not be cached
+    return Token(
+        access_token=pair.access.token,
+        expires_in=pair.access.expires_in,
+        refresh_token=pair.refresh_token,
+    )
+
+
+@router.post("/login", response_model=Token, responses=problem_responses(401, 422, 429))
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], auth: AuthServiceDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    auth: AuthServiceDep,
+    request: Request,
+    response: Response,
 ) -> Token:
-    """OAuth2 password flow: ``username`` is the email or the username."""
-    _, issued = await auth.login(form.username, form.password)
-    return Token(access_token=issued.token, expires_in=issued.expires_in)
+    """OAuth2 password flow: ``username`` is the email or the username. Repeated failures for
+    one account or from one address answer 429 with ``Retry-After``."""
+    pair = await auth.login(form.username, form.password, address=client_address(request))
+    return _token(pair, response)
+
+
+@router.post("/refresh", response_model=Token, responses=problem_responses(401, 422))
+async def refresh(data: RefreshRequest, auth: AuthServiceDep, response: Response) -> Token:
+    """A new access token and a new refresh token; the one sent is spent. Sending a spent one
+    again signs out every token descended from the same login."""
+    return _token(await auth.refresh(data.refresh_token), response)
+
+
+@router.post(
+    "/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 422)
+)
+async def logout(
+    grant: AccessGrantDep, auth: AuthServiceDep, data: LogoutRequest | None = None
+) -> Response:
+    """The access token stops working now; the refresh token (if sent) and its family too."""
+    await auth.logout(grant, data.refresh_token if data else None)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/password-reset",
+    response_model=Accepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problem_responses(422),
+)
+async def request_password_reset(
+    data: PasswordResetRequest, auth: AuthServiceDep, office: OfficeDep, tasks: BackgroundTasks
+) -> Accepted:
+    """Always the same answer; mail goes only to an active account, after the response."""
+    mail = await auth.request_password_reset(data.email, reset_page=office.settings.reset_page_path)
+    if mail is not None:
+        tasks.add_task(office.mailer.deliver, mail)
+    return Accepted(detail=RESET_ANSWER)
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(422),
+)
+async def confirm_password_reset(data: PasswordResetConfirm, auth: AuthServiceDep) -> Response:
+    """Set the new password; every token and session of the account ends."""
+    await auth.reset_password(data.token, data.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -11,7 +11,7 @@ from backoffice.db import session_scope
 from backoffice.errors import AuthenticationFailed, PermissionDenied
 from backoffice.models import User
 from backoffice.services import Caller, PostService, UserService
-from backoffice.services.auth import AuthService
+from backoffice.services.auth import AccessGrant, AuthService
 
 if TYPE_CHECKING:
     from backoffice.office import BackOffice
@@ -22,6 +22,12 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=Fals
 
 def get_office(request: Request) -> "BackOffice":
     return request.app.state.backoffice  # type: ignore[no-any-return]
+
+
+def client_address(request: Request) -> str | None:
+    """The peer address (behind a proxy, run uvicorn with --proxy-headers to make it the
+    client's)."""
+    return request.client.host if request.client else None
 
 
 OfficeDep = Annotated["BackOffice", Depends(get_office)]
@@ -40,16 +46,23 @@ TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
 def get_auth_service(session: SessionDep, office: OfficeDep) -> AuthService:
-    return AuthService(session, Caller.anonymous("api"), office.hasher, office.settings)
+    return office.auth(session, Caller.anonymous("api"))
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
-async def get_current_user(token: TokenDep, auth: AuthServiceDep) -> User:
+async def get_access_grant(token: TokenDep, auth: AuthServiceDep) -> AccessGrant:
     if not token:
         raise AuthenticationFailed("Not authenticated: send an 'Authorization: Bearer' token.")
-    return await auth.user_for_access_token(token)
+    return await auth.grant_for_access_token(token)
+
+
+AccessGrantDep = Annotated[AccessGrant, Depends(get_access_grant)]
+
+
+async def get_current_user(grant: AccessGrantDep) -> User:
+    return grant.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
 
 from backoffice.api.deps import (
     IdPath,
@@ -35,9 +35,14 @@ AUTH = problem_responses(401, 403)
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(409, 422),
 )
-async def register(data: UserCreate, session: SessionDep, office: OfficeDep) -> User:
-    """Public registration. The new account is active and has no staff or superuser rights."""
-    return await office.users(session, Caller.anonymous("api")).create(data)
+async def register(
+    data: UserCreate, session: SessionDep, office: OfficeDep, tasks: BackgroundTasks
+) -> User:
+    """Public registration. The new account is active and has no staff or superuser rights; a
+    welcome mail goes out after the response."""
+    user = await office.users(session, Caller.anonymous("api")).create(data)
+    tasks.add_task(office.mailer.deliver, office.mailer.welcome(user))
+    return user
 
 
 @router.get(

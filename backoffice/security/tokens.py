@@ -9,7 +9,8 @@ import jwt
 
 ALGORITHM = "HS256"
 ACCESS = "access"
-REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "type"]
+# "pwd" binds the token to the password it was issued under (see security.sessions).
+REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "type", "pwd"]
 
 
 class InvalidToken(Exception):
@@ -23,6 +24,7 @@ class TokenClaims:
     jti: str
     issued_at: datetime
     expires_at: datetime
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class IssuedToken:
 
 
 def create_token(
-    subject: str, *, token_type: str, secret_key: str, lifetime: timedelta
+    subject: str, *, token_type: str, secret_key: str, lifetime: timedelta, fingerprint: str
 ) -> IssuedToken:
     now = datetime.now(UTC).replace(microsecond=0)
     expires = now + lifetime
@@ -44,9 +46,10 @@ def create_token(
         "jti": jti,
         "iat": now,
         "exp": expires,
+        "pwd": fingerprint,
     }
     token = jwt.encode(payload, secret_key, algorithm=ALGORITHM)
-    claims = TokenClaims(subject, token_type, jti, now, expires)
+    claims = TokenClaims(subject, token_type, jti, now, expires, fingerprint)
     return IssuedToken(token, int(lifetime.total_seconds()), claims)
 
 
@@ -62,13 +65,14 @@ def decode_token(token: str, *, token_type: str, secret_key: str) -> TokenClaims
         raise InvalidToken(str(exc)) from exc
     if payload.get("type") != token_type:
         raise InvalidToken(f"expected a token of type {token_type!r}")
-    subject, jti = payload.get("sub"), payload.get("jti")
-    if not isinstance(subject, str) or not isinstance(jti, str):
+    subject, jti, fingerprint = payload.get("sub"), payload.get("jti"), payload.get("pwd")
+    if not all(isinstance(value, str) for value in (subject, jti, fingerprint)):
         raise InvalidToken("malformed claims")
     return TokenClaims(
-        subject=subject,
+        subject=str(subject),
         token_type=token_type,
-        jti=jti,
+        jti=str(jti),
         issued_at=datetime.fromtimestamp(payload["iat"], UTC),
         expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+        fingerprint=str(fingerprint),
     )

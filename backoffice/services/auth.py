@@ -1,51 +1,135 @@
-"""Signing in: credentials to tokens, tokens back to users."""
+"""Signing in and out, for the API and the admin: credentials to tokens and sessions, tokens
+and sessions back to users, throttled guessing, password reset."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice.config import Settings
-from backoffice.errors import AuthenticationFailed
-from backoffice.models import User
+from backoffice.errors import AuthenticationFailed, InvalidInput
+from backoffice.models import PASSWORD_MAX_LENGTH, User
 from backoffice.security import (
     InvalidToken,
     IssuedToken,
     PasswordHasher,
+    TokenClaims,
     create_token,
     decode_token,
 )
 from backoffice.security.sessions import credentials_fingerprint, fingerprints_match
 from backoffice.security.tokens import ACCESS
 from backoffice.services.base import Caller, Service
+from backoffice.services.credentials import CredentialService, Lifetimes
+from backoffice.services.mail import Mail, Mailer
+from backoffice.services.throttle import LoginThrottleService, ThrottlePolicy
 from backoffice.services.users import BAD_CREDENTIALS, UserService
 
 INVALID_TOKEN = "Could not validate credentials."  # noqa: S105 (a message)
-INVALID_SESSION = "The session has ended; please sign in again."
+INVALID_RESET = "This password reset link is invalid, expired or already used."
+RESET_SALT = "backoffice.password-reset"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: IssuedToken
+    refresh_token: str
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """A verified access token: whose it is and what it said."""
+
+    user: User
+    claims: TokenClaims
 
 
 class AuthService(Service):
     def __init__(
-        self, session: AsyncSession, caller: Caller, hasher: PasswordHasher, settings: Settings
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        hasher: PasswordHasher,
+        settings: Settings,
+        mailer: Mailer | None = None,
     ) -> None:
         super().__init__(session, caller)
         self.hasher = hasher
         self.settings = settings
-
-    async def login(self, login: str, password: str) -> tuple[User, IssuedToken]:
-        user = await UserService(self.session, self.caller, self.hasher).authenticate(
-            login, password
+        self.mailer = mailer
+        self.credentials = CredentialService(
+            session,
+            Lifetimes(
+                refresh=timedelta(days=settings.refresh_token_expire_days),
+                admin_idle=timedelta(seconds=settings.admin_session_idle_seconds),
+                admin_absolute=timedelta(seconds=settings.admin_session_max_age_seconds),
+            ),
         )
-        assert user.id is not None
-        token = create_token(
-            str(user.id),
-            token_type=ACCESS,
-            secret_key=self.settings.get_secret_key(),
-            lifetime=timedelta(minutes=self.settings.access_token_expire_minutes),
+        self.throttle = LoginThrottleService(
+            session,
+            ThrottlePolicy(
+                account_failures=settings.login_throttle_account_failures,
+                address_failures=settings.login_throttle_address_failures,
+                max_delay_seconds=settings.login_throttle_max_delay_seconds,
+                window_seconds=settings.login_throttle_window_seconds,
+            ),
+            settings.get_secret_key(),
         )
-        return user, token
 
-    async def user_for_access_token(self, token: str) -> User:
-        """The account an access token speaks for; any flaw is the same ``AuthenticationFailed``."""
+    @property
+    def users(self) -> UserService:
+        return UserService(self.session, self.caller, self.hasher)
+
+    # -- checking a password, for both doors -------------------------------------------------
+
+    async def verify_credentials(
+        self, login: str, password: str, *, address: str | None, staff_only: bool = False
+    ) -> User:
+        """The account for these credentials, or ``AuthenticationFailed`` / ``Throttled``.
+
+        Failures are counted per account name and per client address (and the count is kept
+        although the request fails); past the threshold, attempts are refused before any
+        password is checked. Unknown accounts, wrong passwords, inactive accounts and (for the
+        admin) non-staff accounts all get the same answer.
+        """
+        if len(password) > PASSWORD_MAX_LENGTH:
+            # No stored password is this long: refuse before hashing a huge input.
+            raise InvalidInput.single(
+                "password", f"Password must be at most {PASSWORD_MAX_LENGTH} characters long."
+            )
+        keys = self.throttle.keys(login, address)
+        await self.throttle.check(keys)
+        try:
+            user = await self.users.authenticate(login, password, staff_only=staff_only)
+        except AuthenticationFailed:
+            await self.throttle.record_failure(keys)
+            raise AuthenticationFailed(BAD_CREDENTIALS).kept() from None
+        await self.throttle.reset(keys[:1])  # the account's count; the address's stays
+        return user
+
+    # -- the API: access and refresh tokens --------------------------------------------------
+
+    async def login(self, login: str, password: str, *, address: str | None = None) -> TokenPair:
+        user = await self.verify_credentials(login, password, address=address)
+        return TokenPair(self._access_token(user), await self.credentials.issue_refresh_token(user))
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """A new pair for a refresh token, which is spent: it works once (see CredentialService)."""
+        user, spent = await self.credentials.use_refresh_token(refresh_token)
+        fresh = await self.credentials.issue_refresh_token(user, family_id=spent.family_id)
+        return TokenPair(self._access_token(user), fresh)
+
+    async def logout(self, grant: AccessGrant, refresh_token: str | None) -> None:
+        """The access token is refused from now on; the refresh token's family ends."""
+        await self.credentials.revoke_access_token(grant.claims.jti, grant.claims.expires_at)
+        if refresh_token:
+            assert grant.user.id is not None
+            await self.credentials.revoke_refresh_token(refresh_token, user_id=grant.user.id)
+
+    async def grant_for_access_token(self, token: str) -> AccessGrant:
+        """The account an access token speaks for. It fails once the token is signed out, the
+        password has changed since it was issued, or the account is gone or inactive."""
         try:
             claims = decode_token(
                 token, token_type=ACCESS, secret_key=self.settings.get_secret_key()
@@ -54,33 +138,76 @@ class AuthService(Service):
         except (InvalidToken, ValueError) as exc:
             raise AuthenticationFailed(INVALID_TOKEN) from exc
         user = await self.session.get(User, user_id)
-        if user is None:
+        if (
+            user is None
+            or not user.is_active
+            or not fingerprints_match(self._fingerprint(user), claims.fingerprint)
+            or await self.credentials.is_access_token_revoked(claims.jti)
+        ):
             raise AuthenticationFailed(INVALID_TOKEN)
-        return user
+        return AccessGrant(user, claims)
 
-    # -- the admin door ----------------------------------------------------------------------
-
-    async def login_staff(self, login: str, password: str) -> User:
-        """Only active staff and superusers may enter the admin; anyone else gets the same
-        answer as a wrong password."""
-        user = await UserService(self.session, self.caller, self.hasher).authenticate(
-            login, password
+    def _access_token(self, user: User) -> IssuedToken:
+        return create_token(
+            str(user.id),
+            token_type=ACCESS,
+            secret_key=self.settings.get_secret_key(),
+            lifetime=timedelta(minutes=self.settings.access_token_expire_minutes),
+            fingerprint=self._fingerprint(user),
         )
-        if not user.is_admin:
-            raise AuthenticationFailed(BAD_CREDENTIALS)
+
+    def _fingerprint(self, user: User) -> str:
+        return credentials_fingerprint(user.hashed_password, self.settings.get_secret_key())[:32]
+
+    # -- the admin: server-side sessions -----------------------------------------------------
+
+    async def open_admin_session(
+        self, login: str, password: str, *, address: str | None = None
+    ) -> str:
+        """Sign a staff user in to the admin; returns the opaque key the cookie carries."""
+        user = await self.verify_credentials(login, password, address=address, staff_only=True)
+        return await self.credentials.open_admin_session(user)
+
+    async def user_for_admin_session(self, key: object) -> User:
+        return await self.credentials.admin_session_user(key)
+
+    async def close_admin_session(self, key: object) -> None:
+        await self.credentials.close_admin_session(key)
+
+    # -- password reset ----------------------------------------------------------------------
+
+    async def request_password_reset(self, email: str, *, reset_page: str) -> Mail | None:
+        """The reset mail to send, if an active account has this email; else None. The caller
+        answers the same either way. ``reset_page`` is a path on ``BASE_URL``."""
+        user = await self.users.find_by_login(email)
+        if user is None or not user.is_active or user.email != email.strip().lower():
+            return None
+        token = self._reset_serializer().dumps({"uid": user.id, "pwd": self._fingerprint(user)})
+        url = f"{self.settings.base_url}{reset_page}?token={token}"
+        assert self.mailer is not None, "a Mailer is needed to send reset mail"
+        return self.mailer.password_reset(
+            user, url, valid_minutes=self.settings.password_reset_expire_minutes
+        )
+
+    async def reset_password(self, token: str, new_password: str) -> User:
+        """Set a new password with a reset token. The token is bound to the password it was
+        issued under, so it works once and dies with any password change."""
+        try:
+            data = self._reset_serializer().loads(
+                token, max_age=self.settings.password_reset_expire_minutes * 60
+            )
+        except (SignatureExpired, BadSignature) as exc:
+            raise InvalidInput.single("token", INVALID_RESET) from exc
+        user_id = data.get("uid") if isinstance(data, dict) else None
+        user = await self.session.get(User, user_id) if isinstance(user_id, int) else None
+        if (
+            user is None
+            or not user.is_active
+            or not fingerprints_match(self._fingerprint(user), data.get("pwd"))
+        ):
+            raise InvalidInput.single("token", INVALID_RESET)
+        await self.users.reset_password(user, new_password)
         return user
 
-    def session_fingerprint(self, user: User) -> str:
-        return credentials_fingerprint(user.hashed_password, self.settings.get_secret_key())
-
-    async def user_for_admin_session(self, user_id: object, fingerprint: object) -> User:
-        """The staff user an admin session belongs to, if it is still valid: the account is
-        active staff and the password has not changed since the session began."""
-        if not isinstance(user_id, int):
-            raise AuthenticationFailed(INVALID_SESSION)
-        user = await self.session.get(User, user_id)
-        if user is None or not user.is_admin:
-            raise AuthenticationFailed(INVALID_SESSION)
-        if not fingerprints_match(self.session_fingerprint(user), fingerprint):
-            raise AuthenticationFailed(INVALID_SESSION)
-        return user
+    def _reset_serializer(self) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.settings.get_secret_key(), salt=RESET_SALT)

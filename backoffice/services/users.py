@@ -5,7 +5,13 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backoffice.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied
+from backoffice.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from backoffice.models import (
     Page,
     User,
@@ -15,8 +21,10 @@ from backoffice.models import (
     UserUpdateMe,
     utcnow,
 )
+from backoffice.models.users import UserBase
 from backoffice.security import PasswordHasher
 from backoffice.services.base import Caller, Service, check_page, like_pattern, parse_sort
+from backoffice.services.credentials import CredentialService
 from backoffice.services.passwords import check_password
 
 USER_SORT_FIELDS = frozenset({"id", "email", "username", "created_at", "last_login"})
@@ -84,6 +92,14 @@ class UserService(Service):
         rows = (await self.session.exec(query)).all()
         return Page(items=list(rows), total=total or 0, skip=skip, limit=limit)
 
+    async def find_by_login(self, login: str) -> User | None:
+        """The account whose email or username is ``login`` (case-insensitive), if any."""
+        key = login.strip().lower()
+        if not key or "\x00" in key:  # no account has one, and PostgreSQL cannot compare it
+            return None
+        query = select(User).where(or_(col(User.email) == key, col(User.username) == key))
+        return (await self.session.exec(query)).first()
+
     async def count_superusers(self) -> int:
         query = select(func.count()).select_from(User).where(*_active_superuser())
         return int(await self.session.scalar(query) or 0)
@@ -98,7 +114,7 @@ class UserService(Service):
             if (data.is_staff or data.is_superuser) and not self.caller.is_superuser:
                 raise PermissionDenied("Only a superuser can create staff or superusers.")
             is_active, is_staff, is_superuser = data.is_active, data.is_staff, data.is_superuser
-        check_password(data.password)
+        check_password(data.password, user_attributes=_attributes(data))
         await self._check_unique(email=data.email, username=data.username)
         user = User(
             email=data.email,
@@ -136,6 +152,7 @@ class UserService(Service):
             email=changes.get("email"), username=changes.get("username"), exclude_id=user_id
         )
         demotes = _removes_superuser(user, changes)
+        deactivates = user.is_active and changes.get("is_active") is False
         if demotes:
             await self._lock_superusers()
         for key, value in changes.items():
@@ -144,6 +161,8 @@ class UserService(Service):
         await self.flush_unique(UNIQUE_FIELDS)
         if demotes:
             await self._ensure_a_superuser_remains()
+        if deactivates:
+            await CredentialService(self.session).end_everything_for(user_id)
         return user
 
     async def change_password(self, user_id: int, current_password: str, new_password: str) -> None:
@@ -153,7 +172,12 @@ class UserService(Service):
         user = await self._load(user_id)
         ok, _ = await self.hasher.verify(current_password, user.hashed_password)
         if not ok:
-            raise AuthenticationFailed("The current password is incorrect.")
+            raise InvalidInput.single("current_password", "The current password is incorrect.")
+        await self._store_password(user, new_password, field="new_password")
+
+    async def reset_password(self, user: User, new_password: str) -> None:
+        """A new password for someone who proved control of the account another way (a reset
+        link): no current password, and no admin rights needed."""
         await self._store_password(user, new_password, field="new_password")
 
     async def set_password(self, user_id: int, new_password: str) -> None:
@@ -176,19 +200,16 @@ class UserService(Service):
         if removes_superuser:
             await self._ensure_a_superuser_remains()
 
-    async def authenticate(self, login: str, password: str) -> User:
-        """The user with this email or username and password, if active.
+    async def authenticate(self, login: str, password: str, *, staff_only: bool = False) -> User:
+        """The user with this email or username and password, if active (and, with
+        ``staff_only``, staff).
 
-        An unknown login, a wrong password and an inactive account get the same answer after
-        the same work (one hash verification each).
+        An unknown login, a wrong password, an inactive account (and a non-staff account where
+        staff is required) get the same answer after the same work (one hash verification).
         """
-        login = login.strip().lower()
-        user = None
-        if "\x00" not in login:  # no account has one, and PostgreSQL cannot compare it
-            query = select(User).where(or_(col(User.email) == login, col(User.username) == login))
-            user = (await self.session.exec(query)).first()
+        user = await self.find_by_login(login)
         ok, new_hash = await self.hasher.verify(password, user.hashed_password if user else None)
-        if user is None or not ok or not user.is_active:
+        if user is None or not ok or not user.is_active or (staff_only and not user.is_admin):
             raise AuthenticationFailed(BAD_CREDENTIALS)
         if new_hash:
             user.hashed_password = new_hash  # an outdated scheme (bcrypt) upgraded to argon2id
@@ -228,10 +249,13 @@ class UserService(Service):
                 raise Conflict(UNIQUE_FIELDS[field], field=field)
 
     async def _store_password(self, user: User, password: str, *, field: str) -> None:
-        check_password(password, field=field)
+        check_password(password, field=field, user_attributes=_attributes(user))
         user.hashed_password = await self.hasher.hash(password)
         self.session.add(user)
         await self.session.flush()
+        # Every token and admin session opened under the old password ends with it.
+        assert user.id is not None
+        await CredentialService(self.session).end_everything_for(user.id)
 
     async def _lock_superusers(self) -> None:
         # On PostgreSQL, concurrent demotions queue here, so each one counts what the other left.
@@ -243,6 +267,11 @@ class UserService(Service):
         # concurrent demotion is serialised behind this one and sees its result.
         if await self.count_superusers() == 0:
             raise Conflict(LAST_SUPERUSER)
+
+
+def _attributes(user: UserBase) -> dict[str, str | None]:
+    """What the password policy compares a new password with."""
+    return {"email": user.email, "username": user.username, "full name": user.full_name}
 
 
 def _active_superuser() -> tuple[ColumnElement[bool], ...]:

@@ -11,7 +11,7 @@ from tests.conftest import Account, make_user
 async def test_anonymous_visitor_is_sent_to_login(client: httpx2.AsyncClient) -> None:
     response = await client.get("/admin/user/list")
     assert response.status_code == 302
-    assert response.headers["location"].endswith("/admin/login")
+    assert response.headers["location"].endswith("/admin/login?next=%2Fadmin%2Fuser%2Flist")
 
 
 async def test_superuser_signs_in_with_username_or_email(

@@ -14,6 +14,7 @@ from passlib.context import CryptContext
 from backoffice import BackOffice
 from backoffice.models import User
 from backoffice.security import create_token
+from backoffice.security.sessions import credentials_fingerprint
 
 LOGIN = "/api/auth/login"
 ME = "/api/users/me"
@@ -34,6 +35,12 @@ def assert_unauthorized(response: httpx2.Response) -> None:
     assert response.headers["www-authenticate"] == "Bearer"
 
 
+def fingerprint(office: BackOffice, account: Account) -> str:
+    """The password fingerprint a genuine access token of ``account`` carries."""
+    secret = office.settings.get_secret_key()
+    return credentials_fingerprint(account.user.hashed_password, secret)[:32]
+
+
 def claims(**overrides: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     payload: dict[str, Any] = {
@@ -42,6 +49,7 @@ def claims(**overrides: Any) -> dict[str, Any]:
         "jti": "0123456789abcdef",
         "iat": now,
         "exp": now + timedelta(minutes=5),
+        "pwd": "0" * 32,
     }
     payload.update(overrides)
     return {k: v for k, v in payload.items() if v is not None}
@@ -203,9 +211,14 @@ async def test_a_malformed_authorization_header_is_unauthorized(
     assert_unauthorized(response)
 
 
-def forged_tokens(secret: str, user_id: int) -> dict[str, str]:
+def forged_tokens(secret: str, user_id: int, pwd: str) -> dict[str, str]:
+    """Tokens that differ from a genuine one in one respect each."""
     sub = str(user_id)
     past = datetime.now(UTC) - timedelta(hours=2)
+
+    def claims(**overrides: Any) -> dict[str, Any]:
+        return claims_with_pwd(**{"pwd": pwd, **overrides})
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureKeyLengthWarning)  # HS512 wants a longer key
         hs512 = jwt.encode(claims(sub=sub), secret, algorithm="HS512")
@@ -230,12 +243,20 @@ def forged_tokens(secret: str, user_id: int) -> dict[str, str]:
         "issued in the future": jwt.encode(
             claims(sub=sub, iat=datetime.now(UTC) + timedelta(hours=1)), secret, algorithm="HS256"
         ),
+        "no password fingerprint": jwt.encode(claims(sub=sub, pwd=None), secret, algorithm="HS256"),
+        "another password's fingerprint": jwt.encode(
+            claims(sub=sub, pwd="f" * 32), secret, algorithm="HS256"
+        ),
     }
     assert set(tokens) == set(FORGERIES)
     return tokens
 
 
+claims_with_pwd = claims
+
 FORGERIES = [
+    "no password fingerprint",
+    "another password's fingerprint",
     "expired",
     "wrong type",
     "alg none",
@@ -257,7 +278,9 @@ FORGERIES = [
 async def test_a_bad_token_is_unauthorized(
     client: httpx2.AsyncClient, office: BackOffice, alice: Account, kind: str
 ) -> None:
-    token = forged_tokens(office.settings.get_secret_key(), alice.id)[kind]
+    token = forged_tokens(office.settings.get_secret_key(), alice.id, fingerprint(office, alice))[
+        kind
+    ]
 
     response = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
 
@@ -274,10 +297,15 @@ async def test_a_well_formed_token_from_our_own_code_is_accepted(
         token_type="access",
         secret_key=office.settings.get_secret_key(),
         lifetime=timedelta(minutes=5),
+        fingerprint=fingerprint(office, alice),
     )
     response = await client.get(ME, headers={"Authorization": f"Bearer {issued.token}"})
     assert response.status_code == 200
-    ours = jwt.encode(claims(sub=str(alice.id)), office.settings.get_secret_key(), "HS256")
+    ours = jwt.encode(
+        claims(sub=str(alice.id), pwd=fingerprint(office, alice)),
+        office.settings.get_secret_key(),
+        "HS256",
+    )
     response = await client.get(ME, headers={"Authorization": f"Bearer {ours}"})
     assert response.status_code == 200
 

@@ -13,6 +13,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from backoffice.security import InvalidToken, create_token, decode_token
 
 KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+FP = "0123456789abcdef0123456789abcdef"
 
 
 def payload(**overrides: Any) -> dict[str, Any]:
@@ -23,6 +24,7 @@ def payload(**overrides: Any) -> dict[str, Any]:
         "jti": "abc123",
         "iat": now,
         "exp": now + timedelta(minutes=5),
+        "pwd": FP,
     }
     claims.update(overrides)
     return {name: value for name, value in claims.items() if value is not None}
@@ -33,7 +35,9 @@ def b64(data: dict[str, Any]) -> str:
 
 
 def test_a_created_token_decodes_to_its_claims() -> None:
-    issued = create_token("7", token_type="access", secret_key=KEY, lifetime=timedelta(minutes=30))
+    issued = create_token(
+        "7", token_type="access", secret_key=KEY, lifetime=timedelta(minutes=30), fingerprint=FP
+    )
 
     claims = decode_token(issued.token, token_type="access", secret_key=KEY)
 
@@ -46,27 +50,37 @@ def test_a_created_token_decodes_to_its_claims() -> None:
 
 def test_every_token_has_its_own_id() -> None:
     tokens = [
-        create_token("7", token_type="access", secret_key=KEY, lifetime=timedelta(minutes=1))
+        create_token(
+            "7", token_type="access", secret_key=KEY, lifetime=timedelta(minutes=1), fingerprint=FP
+        )
         for _ in range(3)
     ]
     assert len({token.claims.jti for token in tokens}) == 3
 
 
 def test_a_token_of_another_type_is_refused() -> None:
-    issued = create_token("7", token_type="reset", secret_key=KEY, lifetime=timedelta(minutes=1))
+    issued = create_token(
+        "7", token_type="reset", secret_key=KEY, lifetime=timedelta(minutes=1), fingerprint=FP
+    )
     with pytest.raises(InvalidToken):
         decode_token(issued.token, token_type="access", secret_key=KEY)
 
 
 def test_an_expired_token_is_refused() -> None:
-    issued = create_token("7", token_type="access", secret_key=KEY, lifetime=timedelta(seconds=-1))
+    issued = create_token(
+        "7", token_type="access", secret_key=KEY, lifetime=timedelta(seconds=-1), fingerprint=FP
+    )
     with pytest.raises(InvalidToken):
         decode_token(issued.token, token_type="access", secret_key=KEY)
 
 
 def test_a_token_signed_with_another_key_is_refused() -> None:
     issued = create_token(
-        "7", token_type="access", secret_key=KEY + "-other", lifetime=timedelta(minutes=1)
+        "7",
+        token_type="access",
+        secret_key=KEY + "-other",
+        lifetime=timedelta(minutes=1),
+        fingerprint=FP,
     )
     with pytest.raises(InvalidToken):
         decode_token(issued.token, token_type="access", secret_key=KEY)
@@ -110,7 +124,9 @@ def test_garbage_is_refused(garbage: str) -> None:
 
 
 def test_a_tampered_payload_is_refused() -> None:
-    issued = create_token("7", token_type="access", secret_key=KEY, lifetime=timedelta(minutes=1))
+    issued = create_token(
+        "7", token_type="access", secret_key=KEY, lifetime=timedelta(minutes=1), fingerprint=FP
+    )
     header, _, signature = issued.token.split(".")
     forged = f"{header}.{b64({**payload(sub='1'), 'iat': 1, 'exp': 2**40})}.{signature}"
     with pytest.raises(InvalidToken):

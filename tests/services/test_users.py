@@ -539,11 +539,12 @@ async def test_updating_a_missing_user_is_not_found(office: BackOffice, staff: A
 async def test_change_password_requires_the_current_password(
     office: BackOffice, alice: Account
 ) -> None:
-    with pytest.raises(AuthenticationFailed):
+    with pytest.raises(InvalidInput) as refused:
         async with office.session() as session:
             await office.users(session, as_user(alice)).change_password(
                 alice.id, "Wr0ngPassword", "N3wPassword"
             )
+    assert refused.value.errors[0].field == "current_password"
     async with office.session() as session:
         await office.users(session, ANONYMOUS).authenticate("alice", alice.password)
 

@@ -1,0 +1,185 @@
+"""Refresh tokens, revoked access tokens and admin sessions: the sign-in state that lives in the
+database, so that a revocation made through one worker holds on all of them."""
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backoffice.errors import AuthenticationFailed
+from backoffice.models import User, utcnow
+from backoffice.models.auth import AdminSession, RefreshToken, RevokedAccessToken
+
+INVALID_REFRESH = "The refresh token is invalid, expired or already used; sign in again."
+SESSION_ENDED = "The session has ended; please sign in again."
+# Recording every request's time would be a write per page view; a minute's precision suffices.
+LAST_SEEN_PRECISION = timedelta(seconds=60)
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    refresh: timedelta
+    admin_idle: timedelta
+    admin_absolute: timedelta
+
+
+class CredentialService:
+    """Issues and checks the stored credentials. Raw tokens and keys are returned once and
+    only their hashes are kept."""
+
+    def __init__(self, session: AsyncSession, lifetimes: Lifetimes | None = None) -> None:
+        self.session = session
+        self._lifetimes = lifetimes
+
+    @property
+    def lifetimes(self) -> Lifetimes:
+        if self._lifetimes is None:
+            raise RuntimeError("CredentialService needs lifetimes to issue or check credentials")
+        return self._lifetimes
+
+    # -- refresh tokens ----------------------------------------------------------------------
+
+    async def issue_refresh_token(self, user: User, *, family_id: str | None = None) -> str:
+        assert user.id is not None
+        raw = "rt_" + secrets.token_urlsafe(32)
+        now = utcnow()
+        self.session.add(
+            RefreshToken(
+                token_hash=_digest(raw),
+                family_id=family_id or uuid.uuid4().hex,
+                user_id=user.id,
+                issued_at=now,
+                expires_at=now + self.lifetimes.refresh,
+            )
+        )
+        await self.session.flush()
+        return raw
+
+    async def use_refresh_token(self, raw: str) -> tuple[User, RefreshToken]:
+        """Spend a refresh token: it works once. A second use means a copy exists, so the
+        whole family is revoked and the error keeps that revocation."""
+        token = (
+            await self.session.exec(
+                select(RefreshToken).where(col(RefreshToken.token_hash) == _digest(raw))
+            )
+        ).first()
+        now = utcnow()
+        if token is None or token.revoked_at is not None or token.expires_at <= now:
+            raise AuthenticationFailed(INVALID_REFRESH)
+        # Mark it used only if nobody else did first: two concurrent uses cannot both win.
+        spent = await self.session.exec(
+            update(RefreshToken)
+            .where(col(RefreshToken.id) == token.id, col(RefreshToken.used_at).is_(None))
+            .values(used_at=now)
+        )
+        if spent.rowcount != 1:
+            await self.revoke_family(token.family_id)
+            raise AuthenticationFailed(INVALID_REFRESH).kept()
+        user = await self.session.get(User, token.user_id)
+        if user is None or not user.is_active:
+            raise AuthenticationFailed(INVALID_REFRESH)
+        return user, token
+
+    async def revoke_family(self, family_id: str) -> None:
+        await self.session.exec(
+            update(RefreshToken)
+            .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+    async def revoke_refresh_token(self, raw: str, *, user_id: int) -> None:
+        """Sign-out: the token's family ends (only the owner's token is honoured)."""
+        token = (
+            await self.session.exec(
+                select(RefreshToken).where(col(RefreshToken.token_hash) == _digest(raw))
+            )
+        ).first()
+        if token is not None and token.user_id == user_id:
+            await self.revoke_family(token.family_id)
+
+    # -- access tokens -----------------------------------------------------------------------
+
+    async def revoke_access_token(self, jti: str, expires_at: datetime) -> None:
+        if await self.session.get(RevokedAccessToken, jti) is None:
+            self.session.add(RevokedAccessToken(jti=jti, expires_at=expires_at))
+            await self.session.flush()
+
+    async def is_access_token_revoked(self, jti: str) -> bool:
+        return await self.session.get(RevokedAccessToken, jti) is not None
+
+    # -- admin sessions ----------------------------------------------------------------------
+
+    async def open_admin_session(self, user: User) -> str:
+        assert user.id is not None
+        raw = secrets.token_urlsafe(32)
+        now = utcnow()
+        self.session.add(
+            AdminSession(
+                key_hash=_digest(raw),
+                user_id=user.id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + self.lifetimes.admin_absolute,
+            )
+        )
+        await self.session.flush()
+        return raw
+
+    async def admin_session_user(self, raw: object) -> User:
+        """The staff user of a live session; idle, expired, revoked or demoted ends it."""
+        if not isinstance(raw, str) or not raw:
+            raise AuthenticationFailed(SESSION_ENDED)
+        row = (
+            await self.session.exec(
+                select(AdminSession).where(col(AdminSession.key_hash) == _digest(raw))
+            )
+        ).first()
+        now = utcnow()
+        if (
+            row is None
+            or row.revoked_at is not None
+            or row.expires_at <= now
+            or row.last_seen_at + self.lifetimes.admin_idle <= now
+        ):
+            raise AuthenticationFailed(SESSION_ENDED)
+        user = await self.session.get(User, row.user_id)
+        if user is None or not user.is_admin:
+            raise AuthenticationFailed(SESSION_ENDED)
+        if now - row.last_seen_at >= LAST_SEEN_PRECISION:
+            row.last_seen_at = now
+            self.session.add(row)
+            await self.session.flush()
+        return user
+
+    async def close_admin_session(self, raw: object) -> None:
+        if isinstance(raw, str) and raw:
+            await self.session.exec(
+                update(AdminSession)
+                .where(col(AdminSession.key_hash) == _digest(raw))
+                .values(revoked_at=utcnow())
+            )
+
+    # -- everything at once ------------------------------------------------------------------
+
+    async def end_everything_for(self, user_id: int) -> None:
+        """After a password change, reset or deactivation: every refresh token and admin
+        session of the user ends. (Access tokens die by their password fingerprint.)"""
+        now = utcnow()
+        await self.session.exec(
+            update(RefreshToken)
+            .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
+            .values(revoked_at=now)
+        )
+        await self.session.exec(
+            update(AdminSession)
+            .where(col(AdminSession.user_id) == user_id, col(AdminSession.revoked_at).is_(None))
+            .values(revoked_at=now)
+        )
