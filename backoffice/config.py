@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     base_url: str = "http://localhost:8000"
     """The public address of the site, used for links in mail; never taken from a request."""
 
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """API requests with a larger body are refused with 413 before being parsed."""
+
     api_prefix: str = "/api"
     admin_path: str = "/admin"
 

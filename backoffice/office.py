@@ -86,7 +86,11 @@ class BackOffice:
         from backoffice.admin import setup_admin
         from backoffice.api import build_api_router
         from backoffice.api.deps import oauth2_scheme
-        from backoffice.api.problems import RequestIdMiddleware, install_problem_handlers
+        from backoffice.api.problems import (
+            BodyLimitMiddleware,
+            RequestIdMiddleware,
+            install_problem_handlers,
+        )
 
         prefix = self.settings.api_prefix
         app.state.backoffice = self
@@ -104,6 +108,9 @@ class BackOffice:
                 allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             )
         app.add_middleware(GZipMiddleware, minimum_size=1000)
+        app.add_middleware(
+            BodyLimitMiddleware, prefix=prefix, max_bytes=self.settings.max_request_body_bytes
+        )
         app.add_middleware(RequestIdMiddleware)
         self._chain_lifespan(app)
 

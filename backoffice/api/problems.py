@@ -138,6 +138,41 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+class BodyLimitMiddleware:
+    """Refuses API request bodies over ``max_bytes`` with a 413 problem, before they are
+    parsed: at once when Content-Length says so, else as soon as the stream passes the limit."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str, max_bytes: int) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            request = Request(scope)
+            response = problem(request, 413, "Content too large", self._detail(), code="too_large")
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_with_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise HTTPException(413, self._detail())
+            return message
+
+        await self.app(scope, receive_with_limit, send)
+
+    def _detail(self) -> str:
+        return f"The request body is larger than the limit of {self.max_bytes} bytes."
+
+
 def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> None:
     """Answer errors as problem details: everywhere, or (mounted in a host app) only for paths
     under ``only_under``, leaving the host's own paths to its own handlers."""
