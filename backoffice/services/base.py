@@ -2,18 +2,22 @@
 ``Conflict``."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
+from sqlalchemy import ColumnElement, func
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice.errors import Conflict, FieldError, InvalidInput
-from backoffice.models import User
+from backoffice.models import Page, User
 
 Door = Literal["api", "admin", "cli", "system"]
 
 MAX_PAGE_SIZE = 100
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,37 @@ class Service:
     def __init__(self, session: AsyncSession, caller: Caller) -> None:
         self.session = session
         self.caller = caller
+
+    async def fetch_page(
+        self,
+        model: type[T],
+        conditions: Sequence[ColumnElement[bool]],
+        order: tuple[str, bool],
+        *,
+        skip: int,
+        limit: int,
+    ) -> Page[T]:
+        """One page of ``model`` rows matching ``conditions``, sorted by ``order`` (field,
+        descending) with the primary key as tie-breaker, and how many match in all."""
+        check_page(skip, limit)
+        field, descending = order
+        column = col(getattr(model, field))
+        tie_breaker = col(getattr(model, "id"))  # noqa: B009 (generic over models)
+        total = await self.session.scalar(
+            select(func.count()).select_from(model).where(*conditions)
+        )
+        query = (
+            select(model)
+            .where(*conditions)
+            .order_by(
+                column.desc() if descending else column.asc(),
+                tie_breaker.desc() if descending else tie_breaker.asc(),
+            )
+            .offset(skip)
+            .limit(limit)
+        )
+        rows = (await self.session.exec(query)).all()
+        return Page(items=list(rows), total=int(total or 0), skip=skip, limit=limit)
 
     async def flush_unique(self, unique_fields: dict[str, str]) -> None:
         """Flush; a unique constraint hit (a race the pre-check lost) becomes a ``Conflict``.

@@ -1,11 +1,11 @@
 """Every rule about posts: who sees drafts, who may change what."""
 
-from sqlalchemy import func, or_
-from sqlmodel import col, select
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import col
 
 from backoffice.errors import InvalidInput, NotFound, PermissionDenied
 from backoffice.models import Page, Post, PostCreate, PostUpdate, User
-from backoffice.services.base import Service, check_page, like_pattern, parse_sort
+from backoffice.services.base import Service, like_pattern, parse_sort
 
 POST_SORT_FIELDS = frozenset({"id", "title", "created_at", "updated_at"})
 
@@ -29,9 +29,8 @@ class PostService(Service):
         author_id: int | None = None,
         published: bool | None = None,
     ) -> Page[Post]:
-        check_page(skip, limit)
-        field, descending = parse_sort(sort, POST_SORT_FIELDS, "-created_at")
-        conditions = []
+        order = parse_sort(sort, POST_SORT_FIELDS, "-created_at")
+        conditions: list[ColumnElement[bool]] = []
         if not self.caller.is_admin:
             conditions.append(
                 or_(col(Post.published).is_(True), col(Post.author_id) == self.caller.user_id)
@@ -43,17 +42,7 @@ class PostService(Service):
             conditions.append(col(Post.author_id) == author_id)
         if published is not None:
             conditions.append(col(Post.published).is_(published))
-        total = await self.session.scalar(select(func.count()).select_from(Post).where(*conditions))
-        order = col(getattr(Post, field))
-        query = (
-            select(Post)
-            .where(*conditions)
-            .order_by(order.desc() if descending else order.asc(), col(Post.id).desc())
-            .offset(skip)
-            .limit(limit)
-        )
-        rows = (await self.session.exec(query)).all()
-        return Page(items=list(rows), total=total or 0, skip=skip, limit=limit)
+        return await self.fetch_page(Post, conditions, order, skip=skip, limit=limit)
 
     async def create(self, data: PostCreate, *, author_id: int | None = None) -> Post:
         """A post by the caller, or (for admins and the operator) by ``author_id``."""

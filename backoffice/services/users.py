@@ -23,7 +23,7 @@ from backoffice.models import (
 )
 from backoffice.models.users import UserBase
 from backoffice.security import PasswordHasher
-from backoffice.services.base import Caller, Service, check_page, like_pattern, parse_sort
+from backoffice.services.base import Caller, Service, like_pattern, parse_sort
 from backoffice.services.credentials import CredentialService
 from backoffice.services.passwords import check_password
 
@@ -61,9 +61,8 @@ class UserService(Service):
         is_superuser: bool | None = None,
     ) -> Page[User]:
         self._require_admin("list users")
-        check_page(skip, limit)
-        field, descending = parse_sort(sort, USER_SORT_FIELDS, "id")
-        conditions = []
+        order = parse_sort(sort, USER_SORT_FIELDS, "id")
+        conditions: list[ColumnElement[bool]] = []
         if search:
             pattern = like_pattern(search.strip().lower())
             conditions.append(
@@ -80,17 +79,7 @@ class UserService(Service):
         ):
             if value is not None:
                 conditions.append(col(column) == value)
-        total = await self.session.scalar(select(func.count()).select_from(User).where(*conditions))
-        order = col(getattr(User, field))
-        query = (
-            select(User)
-            .where(*conditions)
-            .order_by(order.desc() if descending else order.asc(), col(User.id).asc())
-            .offset(skip)
-            .limit(limit)
-        )
-        rows = (await self.session.exec(query)).all()
-        return Page(items=list(rows), total=total or 0, skip=skip, limit=limit)
+        return await self.fetch_page(User, conditions, order, skip=skip, limit=limit)
 
     async def find_by_login(self, login: str) -> User | None:
         """The account whose email or username is ``login`` (case-insensitive), if any."""
