@@ -20,7 +20,6 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice import __version__, migrate
@@ -160,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    code = asyncio.run(_prepare_to_serve(settings))
+    code = asyncio.run(prepare_to_serve(settings))
     if code != EXIT_OK:
         return code
     sys.stdout.flush()  # uvicorn ends on SIGTERM by re-raising it: unflushed output would be lost
@@ -185,8 +184,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _prepare_to_serve(settings: Settings) -> int:
-    """Schema first (migrated on SQLite, checked on PostgreSQL), then a way in for an admin."""
+async def prepare_to_serve(settings: Settings) -> int:
+    """Schema first (migrated on SQLite, checked on PostgreSQL), then a way in for an admin.
+
+    Public so that a host app's own launcher can do the same before serving its app.
+    """
     try:
         if settings.is_sqlite:
             before = await migrate.current_revisions(settings)
@@ -383,9 +385,7 @@ async def _set_password(settings: Settings, login: str, password: str) -> User:
 def _finder(login: str) -> Callable[[BackOffice, AsyncSession], Awaitable[User]]:
     async def find(office: BackOffice, session: AsyncSession) -> User:
         # The same lookup as signing in: username or email, case-insensitive.
-        key = login.strip().lower()
-        query = select(User).where(or_(col(User.username) == key, col(User.email) == key))
-        user = (await session.exec(query)).first()
+        user = await office.users(session, CALLER).find_by_login(login)
         if user is None:
             raise CommandFailed(f"no user has the username or email {login!r}.")
         return user

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     """API requests with a larger body are refused with 413 before being parsed."""
 
+    app_migrations: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Alembic folders of the host app (comma-separated), migrated after backoffice's own by
+    ``backoffice migrate``. Each has its own env.py (see the invoicing example)."""
+
     api_prefix: str = "/api"
     admin_path: str = "/admin"
 
@@ -134,7 +138,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "app_migrations", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

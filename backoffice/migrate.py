@@ -78,7 +78,19 @@ async def is_up_to_date(settings: Settings) -> bool:
 
 
 async def upgrade(settings: Settings, revision: str = "head") -> None:
+    """backoffice's revisions, then (to head) each host app's in ``settings.app_migrations``."""
     await _run(command.upgrade, alembic_config(settings.database_url), revision)
+    for location in settings.app_migrations:
+        await _run(command.upgrade, app_alembic_config(location, settings.database_url), "head")
+
+
+def app_alembic_config(location: str, database_url: str) -> Config:
+    """The Alembic config of a host app's migrations folder (its own env.py and versions)."""
+    config = Config()
+    config.set_main_option("script_location", _escape(location))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("sqlalchemy.url", _escape(database_url))
+    return config
 
 
 async def downgrade(settings: Settings, revision: str) -> None:

@@ -7,20 +7,28 @@ and plugs the REST API and the admin into a FastAPI application.
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice import __version__
 from backoffice.config import Settings
 from backoffice.db import SessionMaker, create_engine, create_session_maker, session_scope
+from backoffice.models import Post, User, UserUpdate
+from backoffice.registry import ImproperlyConfigured, Registry, Resource, find_schema
 from backoffice.security import HashParameters, PasswordHasher
 from backoffice.services import Caller, PostService, UserService
 from backoffice.services.auth import AuthService
 from backoffice.services.mail import Mailer
+from backoffice.services.resources import ResourceService
+
+if TYPE_CHECKING:
+    from backoffice.admin.resources import ResourceAdmin
+    from backoffice.admin.views import ServiceModelView
 
 logger = logging.getLogger("backoffice")
 
@@ -45,6 +53,9 @@ class BackOffice:
             )
         )
         self.mailer = Mailer(self.settings)
+        self.registry = Registry()
+        self._mounted = False
+        self._register_builtins()
 
     # -- services: the only way any door reaches the rules ------------------------------------
 
@@ -56,6 +67,113 @@ class BackOffice:
 
     def posts(self, session: AsyncSession, caller: Caller) -> PostService:
         return PostService(session, caller)
+
+    def service(self, name: str, session: AsyncSession, caller: Caller) -> Any:
+        """The service of the registered resource ``name`` (its subclass, if one was given)."""
+        resource = self.registry.get(name)
+        factory = resource.extra.get("factory")
+        if factory is not None:
+            return factory(session, caller)
+        return resource.service_class(session, caller, resource)
+
+    # -- the registry: one way in, for the built-in resources and a host's tables -------------
+
+    def register(
+        self,
+        model: type[SQLModel] | None = None,
+        *,
+        name: str | None = None,
+        service: type[ResourceService] | None = None,
+        admin: "type[ResourceAdmin] | type[ServiceModelView] | bool" = True,
+        api: APIRouter | bool = True,
+        label: str | None = None,
+        label_plural: str | None = None,
+        create_schema: type[SQLModel] | None = None,
+        update_schema: type[SQLModel] | None = None,
+        public_schema: type[SQLModel] | None = None,
+    ) -> Any:
+        """Make ``model`` (a ``table=True`` SQLModel) a resource: a service, REST routes under
+        ``/api/{name}/`` and an admin view, all obeying the same rules.
+
+        - ``name``: URL segment; default: the table name plus "s".
+        - ``service``: a ``ResourceService`` subclass holding the resource's rules and list
+          options (``search_fields``, ``filter_fields``, ``sort_fields``).
+        - ``admin``: a ``ResourceAdmin`` subclass of options, a ready SQLAdmin view class
+          (a ``ServiceModelView`` subclass), or False for no admin view.
+        - ``api``: True for generated routes, an ``APIRouter`` for your own, False for none.
+        - ``create_schema``/``update_schema``/``public_schema``: default ``{Model}Create``,
+          ``{Model}Update``, ``{Model}Public`` from the model's module.
+
+        Called without a model it returns a class decorator. Register before ``mount``.
+        """
+        if model is None:
+
+            def decorator(cls: type[SQLModel]) -> type[SQLModel]:
+                self.register(
+                    cls,
+                    name=name,
+                    service=service,
+                    admin=admin,
+                    api=api,
+                    label=label,
+                    label_plural=label_plural,
+                    create_schema=create_schema,
+                    update_schema=update_schema,
+                    public_schema=public_schema,
+                )
+                return cls
+
+            return decorator
+        if self._mounted:
+            raise ImproperlyConfigured(
+                "backoffice.E009",
+                f"{model.__name__}: registered after mount(); register every model first",
+            )
+        from backoffice.admin.resources import ResourceAdmin
+
+        table = getattr(model, "__tablename__", model.__name__.lower())
+        word = label or model.__name__
+        admin_class = None if admin is False else (ResourceAdmin if admin is True else admin)
+        resource = Resource(
+            model=model,
+            name=name or f"{table}s",
+            label=word,
+            label_plural=label_plural or f"{word}s",
+            create_schema=find_schema(model, "Create", create_schema),
+            update_schema=find_schema(model, "Update", update_schema),
+            public_schema=find_schema(model, "Public", public_schema),
+            service_class=service or ResourceService,
+            admin_class=admin_class,  # type: ignore[arg-type]
+            router=api if isinstance(api, APIRouter) else None,
+            api=api is not False,
+            admin=admin is not False,
+        )
+        return self.registry.add(resource)
+
+    def _register_builtins(self) -> None:
+        from backoffice.admin.posts import PostAdmin
+        from backoffice.admin.users import UserAdmin
+        from backoffice.api import posts, users
+
+        for resource in (
+            self.register(
+                User,
+                name="users",
+                service=UserService,  # type: ignore[arg-type]
+                admin=UserAdmin,
+                api=users.router,
+                update_schema=UserUpdate,
+            ),
+            self.register(
+                Post,
+                name="posts",
+                service=PostService,  # type: ignore[arg-type]
+                admin=PostAdmin,
+                api=posts.router,
+            ),
+        ):
+            # The built-in services predate the generic one and take their own arguments.
+            resource.extra["factory"] = getattr(self, resource.name)
 
     def session(self) -> Any:
         """``async with office.session() as s:`` one unit of work, committed at the end."""
@@ -96,7 +214,8 @@ class BackOffice:
         app.state.backoffice = self
         # Swagger UI's Authorize button posts to this address.
         oauth2_scheme.model.flows.password.tokenUrl = f"{prefix}/auth/login"  # type: ignore[attr-defined]
-        app.include_router(build_api_router(), prefix=prefix)
+        self._mounted = True
+        app.include_router(build_api_router(self.registry), prefix=prefix)
         install_problem_handlers(app, only_under=None if _standalone else prefix)
         setup_admin(self, app)
         if self.settings.allowed_origins:

@@ -20,11 +20,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 from backoffice import BackOffice, Settings, migrate
-from backoffice.models import Post, PostCreate, User, UserAdminCreate
+from backoffice.errors import AuthenticationFailed
+from backoffice.models import PostCreate, UserAdminCreate
 from backoffice.services import Caller
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-APP_TABLES = {"user", "post"}
+FIRST_TABLES = {"user", "post"}  # revision 0001
+SECURITY_TABLES = {"refresh_token", "revoked_access_token", "admin_session", "login_throttle"}
+APP_TABLES = FIRST_TABLES | SECURITY_TABLES
 
 
 async def drop_everything(database_url: str) -> None:
@@ -88,11 +91,12 @@ async def test_the_drift_check_notices_a_difference(empty_db: Settings) -> None:
         await migrate.check(empty_db)
 
 
-async def test_downgrade_to_base_and_upgrade_again_with_rows_in_both_tables(
+async def test_downgrade_to_base_and_upgrade_again_with_rows_in_every_table(
     empty_db: Settings,
 ) -> None:
     await migrate.upgrade(empty_db)
-    await add_user_with_post(empty_db, "first")
+    await add_rows_in_every_table(empty_db, "first")
+    assert await count_rows(empty_db.database_url, APP_TABLES) == dict.fromkeys(APP_TABLES, 1)
 
     await migrate.downgrade(empty_db, "base")
     assert await migrate.current_revisions(empty_db) == ()
@@ -100,8 +104,82 @@ async def test_downgrade_to_base_and_upgrade_again_with_rows_in_both_tables(
 
     await migrate.upgrade(empty_db)
     assert await migrate.is_up_to_date(empty_db)
-    await add_user_with_post(empty_db, "second")
+    await add_rows_in_every_table(empty_db, "second")
+    assert await count_rows(empty_db.database_url, APP_TABLES) == dict.fromkeys(APP_TABLES, 1)
     await migrate.check(empty_db)
+
+
+async def test_undoing_the_security_tables_keeps_users_and_posts_intact(
+    empty_db: Settings,
+) -> None:
+    await migrate.upgrade(empty_db)
+    await add_rows_in_every_table(empty_db, "keeper")
+    before = await snapshot(empty_db.database_url)
+
+    await migrate.downgrade(empty_db, "0001")
+    assert not SECURITY_TABLES & await table_names(empty_db.database_url)
+    assert await snapshot(empty_db.database_url) == before
+
+    await migrate.upgrade(empty_db)
+    assert await snapshot(empty_db.database_url) == before
+    assert await count_rows(empty_db.database_url, SECURITY_TABLES) == dict.fromkeys(
+        SECURITY_TABLES, 0
+    )
+    # The account signs in again, on both doors, and the new tables fill up as before.
+    await add_rows_in_every_table(empty_db, "keeper", existing=True)
+    assert await count_rows(empty_db.database_url, APP_TABLES) == dict.fromkeys(APP_TABLES, 1)
+    await migrate.check(empty_db)
+
+
+async def add_rows_in_every_table(
+    settings: Settings, username: str, *, existing: bool = False
+) -> None:
+    """One row in each table, each written the way the application writes it: a staff user
+    and a post, a login (a refresh token) then a logout (a revoked access token), an admin
+    sign-in (an admin session) and a failed sign-in (a throttle count)."""
+    office = BackOffice(settings)
+    caller = Caller.operator("system")
+    password = "Sup3rSecretPass"
+    try:
+        if not existing:
+            async with office.session() as session:
+                user = await office.users(session, caller).create(
+                    UserAdminCreate(
+                        email=f"{username}@example.com",
+                        username=username,
+                        password=password,
+                        is_staff=True,
+                    )
+                )
+                await office.posts(session, caller).create(
+                    PostCreate(title=f"by {username}", body="hello"), author_id=user.id
+                )
+        async with office.session() as session:
+            auth = office.auth(session, Caller.anonymous("api"))
+            pair = await auth.login(username, password)
+            grant = await auth.grant_for_access_token(pair.access.token)
+            await auth.logout(grant, None)
+            await auth.open_admin_session(username, password)
+        with pytest.raises(AuthenticationFailed):
+            async with office.session() as session:
+                await office.auth(session, Caller.anonymous("api")).login(username, "Wr0ngGuess")
+    finally:
+        await office.dispose()
+
+
+async def snapshot(database_url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the first revision's tables, in a stable order."""
+    engine = create_async_engine(database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            rows = {}
+            for name in sorted(FIRST_TABLES):
+                table = SQLModel.metadata.tables[name]
+                query = select(table).order_by(*table.primary_key.columns)
+                rows[name] = [tuple(row) for row in (await connection.execute(query)).all()]
+            return rows
+    finally:
+        await engine.dispose()
 
 
 async def add_user_with_post(settings: Settings, username: str) -> None:
@@ -220,13 +298,13 @@ async def test_rebuilding_a_referenced_table_keeps_the_rows_that_refer_to_it(
     assert await count_rows(empty_db.database_url) == {"user": 1, "post": 1}
 
 
-async def count_rows(database_url: str) -> dict[str, int]:
+async def count_rows(database_url: str, tables: set[str] = FIRST_TABLES) -> dict[str, int]:
     engine = create_async_engine(database_url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as connection:
             counts: dict[str, int] = {}
-            for name, model in (("user", User), ("post", Post)):
-                query = select(func.count()).select_from(model)
+            for name in tables:
+                query = select(func.count()).select_from(SQLModel.metadata.tables[name])
                 counts[name] = (await connection.execute(query)).scalar_one()
             return counts
     finally:

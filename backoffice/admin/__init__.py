@@ -12,15 +12,11 @@ from backoffice.admin.auth import AdminAuth
 from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
 from backoffice.admin.headers import SecurityHeadersMiddleware
 from backoffice.admin.password_reset import password_reset_routes
-from backoffice.admin.posts import PostAdmin
-from backoffice.admin.users import UserAdmin
-from backoffice.admin.views import ServiceModelView
+from backoffice.admin.resources import ResourceAdmin
 from backoffice.resources import resource_dir
 
 if TYPE_CHECKING:
     from backoffice.office import BackOffice
-
-BUILTIN_VIEWS: list[type[ServiceModelView]] = [UserAdmin, PostAdmin]
 
 
 def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
@@ -53,9 +49,15 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
         )
     )
     admin.templates.env.globals["csrf_token"] = current_csrf_token
-    for view in BUILTIN_VIEWS:
-        # A subclass per office: SQLAdmin stores its engine on the view class.
-        admin.add_view(type(view.__name__, (view,), {"office": office}))
+    for resource in office.registry:
+        if resource.admin_class is None:
+            continue
+        if issubclass(resource.admin_class, ResourceAdmin):
+            admin.add_view(resource.admin_class.build_view(resource, office))
+        else:
+            # A subclass per office: SQLAdmin stores its engine on the view class.
+            view = resource.admin_class
+            admin.add_view(type(view.__name__, (view,), {"office": office}))
     return admin
 
 

@@ -1,7 +1,7 @@
 """Signing in to the admin: a server-side session whose random key is all the cookie holds."""
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from sqladmin.authentication import AuthenticationBackend
 from starlette.requests import Request
@@ -108,6 +108,10 @@ def safe_next(value: object, admin_path: str) -> str | None:
         return None
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or value.startswith("//") or "\\" in value:
+        return None
+    # Browsers resolve "..", also percent-encoded: "/admin/../api" is outside the admin.
+    segments = unquote(parts.path).split("/")
+    if any(segment in (".", "..") for segment in segments):
         return None
     return value
 

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -85,8 +86,15 @@ class CSRFMiddleware:
 
         given = request.headers.get(HEADER)
         if given is None and _is_form(request):
-            form = await Request(scope, replay).form()
-            value = form.get(FORM_FIELD)
+            try:
+                async with Request(scope, replay).form() as form:
+                    value = form.get(FORM_FIELD)
+            except HTTPException as exc:
+                # A form Starlette will not parse (a field over 1 MB, too many fields): raised
+                # here, outside SQLAdmin's exception handling, it would become a 500.
+                response = PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+                await response(scope, receive, send)
+                return
             given = value if isinstance(value, str) else None
         if not given or not hmac.compare_digest(given, token):
             response = PlainTextResponse(

@@ -2,14 +2,18 @@
 
 from fastapi import APIRouter
 
-from backoffice.api import auth, posts, users
+from backoffice.api import auth
+from backoffice.api.resources import build_resource_router
+from backoffice.registry import Registry
 
 
-def build_api_router() -> APIRouter:
+def build_api_router(registry: Registry) -> APIRouter:
+    """``/auth`` and every registered resource's routes (its own, or generated ones)."""
     router = APIRouter()
     router.include_router(auth.router)
-    router.include_router(users.router)
-    router.include_router(posts.router)
+    for resource in registry:
+        if resource.api:
+            router.include_router(resource.router or build_resource_router(resource))
     return router
 
 

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from backoffice.api.deps import MAX_ID, IdPath, PostServiceDep
-from backoffice.api.paging import PageParams
+from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
 from backoffice.models import Page, Post, PostCreate, PostPublic, PostUpdate
+from backoffice.services.posts import POST_SORT_FIELDS
 
 router = APIRouter(prefix="/posts", tags=["posts"], responses=problem_responses(401, 403))
 
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/posts", tags=["posts"], responses=problem_responses(
 @router.get("/", response_model=Page[PostPublic], responses=problem_responses(422))
 async def list_posts(
     posts: PostServiceDep,
-    page: PageParams,
+    page: Annotated[PageQuery, Depends(page_query(POST_SORT_FIELDS))],
     author_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     published: Annotated[bool | None, Query()] = None,
 ) -> Page[Post]:

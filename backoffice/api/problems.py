@@ -30,6 +30,7 @@ from backoffice.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    Throttled,
 )
 
 logger = logging.getLogger("backoffice.api")
@@ -40,8 +41,10 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     PermissionDenied: 403,
     AuthenticationFailed: 401,
     InvalidInput: 422,
+    Throttled: 429,
 }
 RETRY_AFTER_SECONDS = 5
+PROBLEM_MEDIA_TYPE = "application/problem+json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -79,13 +82,17 @@ def status_for(exc: DomainError) -> int:
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route, so OpenAPI lists the errors it can answer."""
     return {
-        status: {"model": Problem, "content": {"application/problem+json": {}}}
+        status: {
+            "description": _status_phrase(status),
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+        }
         for status in statuses
     }
 
 
 class ProblemResponse(JSONResponse):
-    media_type = "application/problem+json"
+    media_type = PROBLEM_MEDIA_TYPE
 
 
 def problem(
@@ -184,6 +191,8 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
         assert isinstance(exc, DomainError)
         status = status_for(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, Throttled):
+            headers = {"Retry-After": str(exc.retry_after)}
         errors = None
         if isinstance(exc, InvalidInput):
             errors = [
@@ -202,8 +211,21 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
             return await fastapi_http_exception_handler(request, exc)
         title = _status_phrase(exc.status_code)
         detail = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 400:
+            # FastAPI and Starlette answer 400 when a body cannot be decoded at all (bytes that
+            # are not UTF-8, a broken multipart form), but 422 for one that is not valid JSON:
+            # one status for "the input is unusable" keeps clients simple.
+            error = {"loc": ["body"], "msg": detail, "type": "body_unparsable"}
+            return problem(
+                request, 422, "Invalid input", detail, code="validation_error", errors=[error]
+            )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route that matched the path; there is
+            # one route per method, so name them all.
+            headers["Allow"] = ", ".join(_documented_methods(request)) or headers.get("Allow", "")
         # Copy the headers: a 401 without WWW-Authenticate breaks clients.
-        return problem(request, exc.status_code, title, detail, headers=exc.headers)
+        return problem(request, exc.status_code, title, detail, headers=headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -269,3 +291,91 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
         app.add_exception_handler(error, on_database_unavailable)
     if only_under is None:
         app.add_exception_handler(Exception, on_unexpected_error)
+    state = getattr(app.state, "backoffice", None)
+    document_problems(app, api_prefix=only_under or (state.settings.api_prefix if state else ""))
+
+
+def _documented_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for the request's path. A literal segment beats
+    a parameter, as in routing: ``/users/me`` is not ``/users/{user_id}``."""
+    wanted = request.url.path.split("/")
+    best: tuple[int, set[str]] = (-1, set())
+    for template, item in request.app.openapi().get("paths", {}).items():
+        parts = template.split("/")
+        if len(parts) != len(wanted):
+            continue
+        literal = 0
+        for part, segment in zip(parts, wanted, strict=True):
+            if part.startswith("{") and part.endswith("}") and segment:
+                continue
+            if part != segment:
+                break
+            literal += 1
+        else:
+            methods = {method.upper() for method in item if method != "parameters"}
+            if literal > best[0]:
+                best = (literal, methods)
+            elif literal == best[0]:
+                best[1].update(methods)
+    return sorted(best[1])
+
+
+def document_problems(app: FastAPI, *, api_prefix: str) -> None:
+    """Make the OpenAPI document tell the whole truth about the errors of the operations under
+    ``api_prefix``: each problem is ``application/problem+json`` with the Problem schema, and
+    beside what a route declares, every one can answer 503 (the database is unavailable) and
+    every one that takes a body 413 (``BodyLimitMiddleware``). Amended once, when built."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _document_problems(build(), api_prefix)
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "string"},
+    }
+}
+RESPONSE_HEADERS = {
+    401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
+    429: RETRY_AFTER_HEADER,
+    503: RETRY_AFTER_HEADER,
+}
+
+
+def _document_problems(document: dict[str, Any], api_prefix: str) -> None:
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in problem_schema.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    schemas.setdefault("Problem", problem_schema)
+    problem_content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    validation_ref = "#/components/schemas/HTTPValidationError"
+
+    for path, item in document.get("paths", {}).items():
+        if not path.startswith(api_prefix):
+            continue
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            extra = [503, 413] if "requestBody" in operation else [503]
+            for status in extra:
+                responses.setdefault(str(status), {"content": {PROBLEM_MEDIA_TYPE: {}}})
+            for key, response in responses.items():
+                if not key.isdigit() or int(key) < 400:
+                    continue
+                content = response.get("content", {})
+                json_schema = content.get("application/json", {}).get("schema", {})
+                if PROBLEM_MEDIA_TYPE not in content and json_schema.get("$ref") != validation_ref:
+                    continue  # an error that is not a problem: leave it as declared
+                response["description"] = _status_phrase(int(key))
+                response["content"] = problem_content
+                if int(key) in RESPONSE_HEADERS:
+                    response["headers"] = RESPONSE_HEADERS[int(key)]

@@ -12,7 +12,7 @@ from backoffice.api.deps import (
     get_current_active_user,
     require_admin,
 )
-from backoffice.api.paging import PageParams
+from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
 from backoffice.models import (
     Page,
@@ -24,6 +24,7 @@ from backoffice.models import (
     UserUpdateMe,
 )
 from backoffice.services import Caller
+from backoffice.services.users import USER_SORT_FIELDS
 
 router = APIRouter(prefix="/users", tags=["users"])
 AUTH = problem_responses(401, 403)
@@ -53,7 +54,7 @@ async def register(
 )
 async def list_users(
     users: UserServiceDep,
-    page: PageParams,
+    page: Annotated[PageQuery, Depends(page_query(USER_SORT_FIELDS))],
     is_active: Annotated[bool | None, Query()] = None,
     is_staff: Annotated[bool | None, Query()] = None,
     is_superuser: Annotated[bool | None, Query()] = None,
@@ -87,7 +88,8 @@ async def update_me(data: UserUpdateMe, users: UserServiceDep) -> User:
     responses={**AUTH, **problem_responses(422)},
 )
 async def change_my_password(data: PasswordChange, users: UserServiceDep) -> Response:
-    """Requires the current password; a wrong one answers 401."""
+    """Requires the current password; a wrong one answers 422 on ``current_password`` (not
+    401: the token is fine, and a client must not sign out)."""
     assert users.caller.user_id is not None
     await users.change_password(users.caller.user_id, data.current_password, data.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

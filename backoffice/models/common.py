@@ -41,6 +41,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)  # type: ignore[no-any-return]
 
 
+NO_NUL_PATTERN = r"^[^\x00]*$"
+
+
+def documented_pattern(pattern: str) -> dict[str, Any]:
+    """``schema_extra`` that puts in the JSON schema a rule a validator enforces (with a
+    clearer message than a regular expression would give)."""
+    return {"json_schema_extra": {"pattern": pattern}}
+
+
 def reject_nul(value: object) -> object:
     """PostgreSQL cannot store a NUL character in text: refuse it as invalid input here rather
     than fail at the database."""

@@ -2,19 +2,30 @@
 
 from datetime import datetime
 
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, StrictBool, field_validator
 from sqlmodel import Field, SQLModel
 
-from backoffice.models.common import created_at_field, reject_nul, updated_at_field
+from backoffice.models.common import (
+    NO_NUL_PATTERN,
+    created_at_field,
+    documented_pattern,
+    reject_nul,
+    updated_at_field,
+)
 
 TITLE_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 100_000
+# Not a pattern: test generators cannot build 100,000-character strings to match one.
+BODY_DESCRIPTION = "Any text without NUL characters."
 
 
 class PostBase(SQLModel):
-    title: str = Field(min_length=1, max_length=TITLE_MAX_LENGTH)
-    body: str = Field(default="", max_length=BODY_MAX_LENGTH)
-    published: bool = Field(default=False)
+    title: str = Field(
+        min_length=1, max_length=TITLE_MAX_LENGTH, schema_extra=documented_pattern(NO_NUL_PATTERN)
+    )
+    body: str = Field(default="", max_length=BODY_MAX_LENGTH, description=BODY_DESCRIPTION)
+    # Strict: JSON true or false, not 0, 1 or "yes" (the schema says boolean).
+    published: StrictBool = Field(default=False)
 
     @field_validator("title", "body")
     @classmethod
@@ -36,9 +47,14 @@ class PostCreate(PostBase):
 class PostUpdate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    title: str | None = Field(default=None, min_length=1, max_length=TITLE_MAX_LENGTH)
-    body: str | None = Field(default=None, max_length=BODY_MAX_LENGTH)
-    published: bool | None = None
+    title: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=TITLE_MAX_LENGTH,
+        schema_extra=documented_pattern(NO_NUL_PATTERN),
+    )
+    body: str | None = Field(default=None, max_length=BODY_MAX_LENGTH, description=BODY_DESCRIPTION)
+    published: StrictBool | None = None
 
     @field_validator("title", "body")
     @classmethod

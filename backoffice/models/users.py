@@ -3,12 +3,14 @@
 import re
 from datetime import datetime
 
-from pydantic import ConfigDict, EmailStr, field_validator
+from pydantic import ConfigDict, EmailStr, StrictBool, field_validator
 from sqlmodel import Field, SQLModel
 
 from backoffice.models.common import (
+    NO_NUL_PATTERN,
     UTCDateTime,
     created_at_field,
+    documented_pattern,
     reject_nul,
     updated_at_field,
 )
@@ -17,11 +19,20 @@ PASSWORD_MIN_LENGTH = 8
 # Bounds the work one login can cause (argon2 and bcrypt both read the whole input).
 PASSWORD_MAX_LENGTH = 128
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9]+$")
+USERNAME_MIN_LENGTH = 3
+USERNAME_MAX_LENGTH = 50
+# What the API accepts, surrounding blanks (which are dropped) included.
+USERNAME_INPUT_PATTERN = rf"^\s*[A-Za-z0-9]{{{USERNAME_MIN_LENGTH},}}\s*$"
+# The longest address email-validator accepts (RFC 5321's path limit, less the brackets). The
+# column keeps its 255 characters.
+EMAIL_MAX_LENGTH = 254
 
 
 def _normalise_username(value: object) -> object:
     # Usernames are case-insensitive: "Alice" and "alice" are one account.
     if isinstance(value, str):
+        if len(value) > USERNAME_MAX_LENGTH:  # before stripping, as the schema says
+            raise ValueError(f"must be at most {USERNAME_MAX_LENGTH} characters long")
         value = value.strip()
         if value and not USERNAME_PATTERN.match(value):
             raise ValueError("may contain only letters (A-Z, a-z) and digits")
@@ -35,8 +46,16 @@ def _normalise_email(value: object) -> object:
 
 class UserBase(SQLModel):
     email: EmailStr = Field(max_length=255, unique=True, index=True)
-    username: str = Field(min_length=3, max_length=50, unique=True, index=True)
-    full_name: str | None = Field(default=None, max_length=100)
+    username: str = Field(
+        min_length=USERNAME_MIN_LENGTH,
+        max_length=USERNAME_MAX_LENGTH,
+        unique=True,
+        index=True,
+        schema_extra=documented_pattern(USERNAME_INPUT_PATTERN),
+    )
+    full_name: str | None = Field(
+        default=None, max_length=100, schema_extra=documented_pattern(NO_NUL_PATTERN)
+    )
 
     @field_validator("username", mode="before")
     @classmethod
@@ -75,15 +94,17 @@ class UserCreate(UserBase):
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
+    email: EmailStr = Field(max_length=EMAIL_MAX_LENGTH)
     password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
 
 
 class UserAdminCreate(UserCreate):
     """Creation by an admin or the CLI."""
 
-    is_active: bool = True
-    is_staff: bool = False
-    is_superuser: bool = False
+    # Strict: JSON true or false, not 0, 1 or "yes" (the schema says boolean).
+    is_active: StrictBool = True
+    is_staff: StrictBool = False
+    is_superuser: StrictBool = False
 
 
 class UserUpdateMe(SQLModel):
@@ -91,9 +112,16 @@ class UserUpdateMe(SQLModel):
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    email: EmailStr | None = Field(default=None, max_length=255)
-    username: str | None = Field(default=None, min_length=3, max_length=50)
-    full_name: str | None = Field(default=None, max_length=100)
+    email: EmailStr | None = Field(default=None, max_length=EMAIL_MAX_LENGTH)
+    username: str | None = Field(
+        default=None,
+        min_length=USERNAME_MIN_LENGTH,
+        max_length=USERNAME_MAX_LENGTH,
+        schema_extra=documented_pattern(USERNAME_INPUT_PATTERN),
+    )
+    full_name: str | None = Field(
+        default=None, max_length=100, schema_extra=documented_pattern(NO_NUL_PATTERN)
+    )
 
     @field_validator("username", mode="before")
     @classmethod
@@ -114,9 +142,9 @@ class UserUpdateMe(SQLModel):
 class UserUpdate(UserUpdateMe):
     """What an admin may change about anyone."""
 
-    is_active: bool | None = None
-    is_staff: bool | None = None
-    is_superuser: bool | None = None
+    is_active: StrictBool | None = None
+    is_staff: StrictBool | None = None
+    is_superuser: StrictBool | None = None
 
 
 class UserPublic(UserBase):

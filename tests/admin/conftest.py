@@ -59,3 +59,7 @@ async def signed_in(browser: AdminBrowser, superuser: Account) -> AdminBrowser:
     response = await browser.login("root")
     assert response.status_code == 302, response.text
     return browser
+
+
+# A real local SMTP server (aiosmtpd), for the password reset pages.
+from tests.smtp import mail_server  # noqa: E402, F401

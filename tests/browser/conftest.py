@@ -131,3 +131,53 @@ def page(browser: Browser, live_server: str) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
+
+
+# -- a live server that sends mail to a real local SMTP server -------------------------------
+
+from tests.smtp import MailServer, running_mail_server  # noqa: E402
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) for this test."""
+    yield from running_mail_server()
+
+
+@pytest.fixture
+def mailing_live_server(tmp_path: Path, mail_server: MailServer) -> Iterator[str]:
+    """Like ``live_server``, with mail going to ``mail_server`` and links on its own address."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=POSTGRES_URL or f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}",
+        secret_key=TEST_SECRET_KEY,
+        base_url=base_url,
+        **cheap_hashing(),
+        **mail_server.settings(),
+    )
+    _run_in_own_thread(_prepare(settings))
+    office = BackOffice(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(office.create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield base_url
+    server.should_exit = True
+    thread.join(timeout=20)
+
+
+@pytest.fixture
+def mailing_page(browser: Browser, mailing_live_server: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=mailing_live_server)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -1,0 +1,148 @@
+"""Admin views generated for registered resources, from options given as class attributes (the
+way Django's ``ModelAdmin`` and SQLAdmin's ``ModelView`` do it). Writes go through the resource's
+service, so the admin obeys the same rules as the API."""
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqladmin.filters import OperationColumnFilter
+from sqlalchemy import inspect as sa_inspect
+from starlette.requests import Request
+
+from backoffice.admin.views import ServiceModelView
+
+if TYPE_CHECKING:
+    from backoffice.office import BackOffice
+    from backoffice.registry import Resource
+
+
+class ResourceAdmin:
+    """Options for the admin view of a registered resource. Each is optional."""
+
+    column_list: ClassVar[Sequence[str]] = ()
+    """Columns of the list page. Default: the fields of the public variant."""
+
+    column_details_list: ClassVar[Sequence[str]] = ()
+    """Fields of the details page. Default: the fields of the public variant."""
+
+    form_columns: ClassVar[Sequence[str]] = ()
+    """Fields of the create and edit forms. Default: the fields of the create variant (a
+    foreign key appears as its relationship's select box)."""
+
+    readonly_columns: ClassVar[Sequence[str]] = ()
+    """Form fields shown but not editable."""
+
+    column_labels: ClassVar[dict[str, str]] = {}
+    """Human labels per field."""
+
+    icon: ClassVar[str] = "fa-solid fa-table"
+    page_size: ClassVar[int] = 25
+
+    @classmethod
+    def check(cls, resource: "Resource") -> None:
+        from backoffice.registry import ImproperlyConfigured
+
+        mapper = sa_inspect(resource.model)
+        known = set(mapper.columns.keys()) | set(mapper.relationships.keys())
+        for option in ("column_list", "column_details_list", "form_columns", "readonly_columns"):
+            for name in getattr(cls, option):
+                if name not in known:
+                    raise ImproperlyConfigured(
+                        "backoffice.E010",
+                        f"{resource.model.__name__}: {cls.__name__}.{option} names {name!r}, "
+                        f"which is neither a column nor a relationship of "
+                        f"{resource.model.__name__}",
+                    )
+
+    @classmethod
+    def build_view(cls, resource: "Resource", office: "BackOffice") -> type[ServiceModelView]:
+        """A SQLAdmin view class for ``resource`` (one per office)."""
+        model = resource.model
+        mapper = sa_inspect(model)
+        service = resource.service_class
+        public = [n for n in resource.public_schema.model_fields if n in mapper.columns]
+        form = list(cls.form_columns) or _form_fields(resource)
+        attrs: dict[str, Any] = {
+            "office": office,
+            "resource_name": resource.name,
+            "name": resource.label,
+            "name_plural": resource.label_plural,
+            "icon": cls.icon,
+            "page_size": cls.page_size,
+            "column_list": [getattr(model, n) for n in (cls.column_list or public)],
+            "column_details_list": [getattr(model, n) for n in (cls.column_details_list or public)],
+            "column_searchable_list": [
+                getattr(model, n) for n in getattr(service, "search_fields", ())
+            ],
+            "column_sortable_list": [
+                getattr(model, n) for n in getattr(service, "sort_fields", ())
+            ],
+            "column_filters": [
+                OperationColumnFilter(getattr(model, n))
+                for n in getattr(service, "filter_fields", ())
+            ],
+            "column_labels": {getattr(model, k): v for k, v in cls.column_labels.items()},
+            "form_columns": [getattr(model, n) for n in form],
+            "form_widget_args": {n: {"readonly": True} for n in cls.readonly_columns},
+        }
+        return type(f"{model.__name__}Admin", (GeneratedAdmin,), attrs, model=model)
+
+
+class GeneratedAdmin(ServiceModelView):
+    """The view every registered resource gets; every write through its service."""
+
+    resource_name: ClassVar[str]
+
+    def _service(self, request: Request, session: Any) -> Any:
+        return self.office.service(self.resource_name, session, self.caller(request))
+
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+        values = self._values(data)
+        return await self.run(request, lambda s, c: self._service(request, s).create(values))
+
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+        values = self._values(data)
+        return await self.run(
+            request, lambda s, c: self._service(request, s).update(int(pk), values)
+        )
+
+    async def delete_model(self, request: Request, pk: Any) -> None:
+        await self.run(request, lambda s, c: self._service(request, s).delete(int(pk)))
+
+    def _values(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Form data as the service's schemas expect it: a related object becomes its key,
+        blank text becomes null, readonly and CSRF fields are dropped."""
+        mapper: Any = sa_inspect(self.model)
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name in mapper.relationships:
+                local = next(iter(mapper.relationships[name].local_columns))
+                values[local.key] = _primary_key(value)
+            elif name in mapper.columns and name not in self.form_widget_args:
+                values[name] = None if isinstance(value, str) and not value.strip() else value
+        return values
+
+
+def _primary_key(value: Any) -> Any:
+    """SQLAdmin's select gives the related row's key (as text), or the row itself."""
+    if value is None or isinstance(value, str | int):
+        return value or None
+    identity = sa_inspect(value).identity
+    return identity[0] if identity else None
+
+
+def _form_fields(resource: "Resource") -> list[str]:
+    """The create variant's fields; a foreign-key field is shown as its relationship."""
+    mapper = sa_inspect(resource.model)
+    by_fk = {
+        next(iter(rel.local_columns)).key: rel.key
+        for rel in mapper.relationships
+        if rel.direction.name == "MANYTOONE"
+    }
+    fields = []
+    for name in resource.create_schema.model_fields:
+        if name in by_fk:
+            fields.append(by_fk[name])
+        elif name in mapper.columns:
+            fields.append(name)
+    return fields

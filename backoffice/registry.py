@@ -1,0 +1,146 @@
+"""The registry: the one way a table becomes a resource with a service, REST routes and an
+admin view. The built-in users and posts are registered the same way as a host's tables.
+
+Misconfiguration is caught when a resource is registered, with an error that names the model and
+the option (like Django's system checks).
+"""
+
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import NoInspectionAvailable
+from sqlmodel import SQLModel
+
+from backoffice.services.resources import ResourceService
+
+if TYPE_CHECKING:
+    from backoffice.admin.resources import ResourceAdmin
+
+SECRET_NAME = re.compile(r"(password|passwd|secret|token|api_?key|private_?key|hash)", re.I)
+
+
+class ImproperlyConfigured(Exception):
+    """A registration that cannot work; ``check_id`` identifies the check (backoffice.E00x)."""
+
+    def __init__(self, check_id: str, message: str) -> None:
+        super().__init__(f"{check_id}: {message}")
+        self.check_id = check_id
+
+
+@dataclass
+class Resource:
+    """A registered table and everything generated for it."""
+
+    model: type[SQLModel]
+    name: str
+    """URL segment and permission prefix: ``/api/{name}/``."""
+    label: str
+    label_plural: str
+    create_schema: type[SQLModel]
+    update_schema: type[SQLModel]
+    public_schema: type[SQLModel]
+    service_class: type[ResourceService] | Any
+    admin_class: "type[ResourceAdmin] | None"
+    router: APIRouter | None = None
+    """Custom routes; None means generated ones (when ``api`` is on)."""
+    api: bool = True
+    admin: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._resources: dict[str, Resource] = {}
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self._resources.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._resources
+
+    def get(self, name: str) -> Resource:
+        return self._resources[name]
+
+    def for_model(self, model: type[SQLModel]) -> Resource | None:
+        return next((r for r in self if r.model is model), None)
+
+    def add(self, resource: Resource) -> Resource:
+        model_name = resource.model.__name__
+        if resource.name in self._resources:
+            raise ImproperlyConfigured(
+                "backoffice.E001",
+                f"{model_name}: a resource named {resource.name!r} is already registered "
+                f"(for {self._resources[resource.name].model.__name__}); pass name=… to tell "
+                "them apart",
+            )
+        if self.for_model(resource.model) is not None:
+            raise ImproperlyConfigured(
+                "backoffice.E002", f"{model_name} is registered twice; register a model once"
+            )
+        check_resource(resource)
+        self._resources[resource.name] = resource
+        return resource
+
+
+def find_schema(model: type[SQLModel], suffix: str, given: type[SQLModel] | None) -> type[SQLModel]:
+    """``given``, else ``{Model}{suffix}`` from the model's module (the SQLModel convention)."""
+    if given is not None:
+        return given
+    module = sys.modules.get(model.__module__)
+    candidate = getattr(module, f"{model.__name__}{suffix}", None)
+    if isinstance(candidate, type) and issubclass(candidate, SQLModel):
+        return candidate
+    raise ImproperlyConfigured(
+        "backoffice.E003",
+        f"{model.__name__}: no {suffix} variant; define {model.__name__}{suffix} next to the "
+        f"model or pass {suffix.lower()}_schema=…",
+    )
+
+
+def check_resource(resource: Resource) -> None:
+    model, model_name = resource.model, resource.model.__name__
+    try:
+        mapper = sa_inspect(model)
+    except NoInspectionAvailable:
+        raise ImproperlyConfigured(
+            "backoffice.E004", f"{model_name} is not a table: declare it with table=True"
+        ) from None
+    keys = mapper.primary_key
+    if len(keys) != 1:
+        raise ImproperlyConfigured(
+            "backoffice.E005",
+            f"{model_name}: a resource needs exactly one primary-key column, found {len(keys)}",
+        )
+    columns = set(mapper.columns.keys())
+    service = resource.service_class
+    for option in ("search_fields", "filter_fields", "sort_fields"):
+        for name in getattr(service, option, ()):
+            if name not in columns:
+                raise ImproperlyConfigured(
+                    "backoffice.E006",
+                    f"{model_name}: {service.__name__}.{option} names {name!r}, which is not a "
+                    f"column of {model_name} (columns: {', '.join(sorted(columns))})",
+                )
+    default_sort = getattr(service, "default_sort", "").lstrip("-+")
+    if default_sort and default_sort not in getattr(service, "sort_fields", (default_sort,)):
+        raise ImproperlyConfigured(
+            "backoffice.E007",
+            f"{model_name}: {service.__name__}.default_sort {default_sort!r} is not in sort_fields",
+        )
+    exposed = [n for n in resource.public_schema.model_fields if SECRET_NAME.search(n)]
+    if exposed:
+        raise ImproperlyConfigured(
+            "backoffice.E008",
+            f"{model_name}: the public variant {resource.public_schema.__name__} exposes "
+            f"{', '.join(exposed)}, named like a secret; leave it out of the public variant",
+        )
+    from backoffice.admin.resources import ResourceAdmin
+
+    admin_class = resource.admin_class
+    if isinstance(admin_class, type) and issubclass(admin_class, ResourceAdmin):
+        admin_class.check(resource)

@@ -1,0 +1,194 @@
+"""The generic service behind every registered resource: a host's own SQLModel tables get the
+same reading, writing, validation and error rules as the built-in ones.
+
+Subclass it to add rules (override a ``before_*`` hook, ``has_permission`` or a whole method);
+every door (API, admin, CLI) then uses the subclass.
+"""
+
+import builtins
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy import ColumnElement, String, cast, func, or_
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backoffice.errors import FieldError, InvalidInput, NotFound, PermissionDenied
+from backoffice.models import Page
+from backoffice.services.base import Caller, Service, like_pattern, parse_sort
+
+if TYPE_CHECKING:
+    from backoffice.registry import Resource
+
+Action = Literal["view", "add", "change", "delete"]
+
+
+class ResourceService(Service):
+    """CRUD with the rules a back-office needs, for any registered SQLModel table."""
+
+    search_fields: ClassVar[Sequence[str]] = ()
+    """Text columns that ``search`` looks in (case-insensitive substring)."""
+
+    filter_fields: ClassVar[Sequence[str]] = ()
+    """Columns that may be filtered on by exact value (``?status=paid`` in the API)."""
+
+    sort_fields: ClassVar[Sequence[str]] = ("id",)
+    """Columns a list may be sorted by; ``-field`` sorts descending."""
+
+    default_sort: ClassVar[str] = "-id"
+
+    unique_fields: ClassVar[dict[str, str]] = {}
+    """Unique columns and the message a clash gets (a race the pre-check lost is still a 409)."""
+
+    def __init__(self, session: AsyncSession, caller: Caller, resource: "Resource") -> None:
+        super().__init__(session, caller)
+        self.resource = resource
+        self.model: type[SQLModel] = resource.model
+
+    # -- permissions -------------------------------------------------------------------------
+
+    def has_permission(self, action: Action, obj: Any = None) -> bool:
+        """May the caller ``action`` this resource (this object)? Default: admins only."""
+        return self.caller.is_admin
+
+    def require(self, action: Action, obj: Any = None) -> None:
+        if not self.has_permission(action, obj):
+            raise PermissionDenied(
+                f"You may not {action} {self.resource.label_plural.lower()}."
+                if obj is None
+                else f"You may not {action} this {self.resource.label.lower()}."
+            )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def get(self, pk: int) -> Any:
+        self.require("view")
+        obj = await self.session.get(self.model, pk)
+        if obj is None or not self.has_permission("view", obj):
+            raise NotFound(f"{self.resource.label} {pk} does not exist.")
+        return obj
+
+    async def list(
+        self,
+        *,
+        skip: int = 0,
+        limit: int = 50,
+        search: str | None = None,
+        sort: str | None = None,
+        filters: dict[str, Any] | None = None,
+    ) -> Page[Any]:
+        self.require("view")
+        order = parse_sort(sort, frozenset(self.sort_fields), self.default_sort)
+        conditions = [*self.visible_conditions(), *self._filter_conditions(filters or {})]
+        if search and self.search_fields:
+            pattern = like_pattern(search.strip().lower())
+            conditions.append(
+                or_(
+                    *(
+                        func.lower(cast(col(getattr(self.model, name)), String)).like(
+                            pattern, escape="\\"
+                        )
+                        for name in self.search_fields
+                    )
+                )
+            )
+        return await self.fetch_page(self.model, conditions, order, skip=skip, limit=limit)
+
+    def visible_conditions(self) -> builtins.list[ColumnElement[bool]]:
+        """Extra conditions on what the caller may list (none by default)."""
+        return []
+
+    # -- writing -----------------------------------------------------------------------------
+
+    async def create(self, data: BaseModel | dict[str, Any]) -> Any:
+        self.require("add")
+        values = self._validated(self.resource.create_schema, data).model_dump()
+        await self._check_references(values)
+        await self.before_create(values)
+        obj = self.model.model_validate(values)
+        self.session.add(obj)
+        await self.flush_unique(self.unique_fields)
+        await self.session.refresh(obj)
+        return obj
+
+    async def update(self, pk: int, data: BaseModel | dict[str, Any]) -> Any:
+        self.require("change")
+        obj = await self.get(pk)
+        self.require("change", obj)
+        changes = self._validated(self.resource.update_schema, data).model_dump(exclude_unset=True)
+        for name in [k for k, v in changes.items() if v is None]:
+            if not self._nullable(name):
+                del changes[name]  # null leaves a required field as it is
+        await self._check_references(changes)
+        await self.before_update(obj, changes)
+        for key, value in changes.items():
+            setattr(obj, key, value)
+        self.session.add(obj)
+        await self.flush_unique(self.unique_fields)
+        await self.session.refresh(obj)
+        return obj
+
+    async def delete(self, pk: int) -> None:
+        self.require("delete")
+        obj = await self.get(pk)
+        self.require("delete", obj)
+        await self.before_delete(obj)
+        await self.session.delete(obj)
+        await self.session.flush()
+
+    # -- hooks for subclasses ----------------------------------------------------------------
+
+    async def before_create(self, values: dict[str, Any]) -> None:
+        """Check or adjust validated values; raise a domain error to refuse."""
+
+    async def before_update(self, obj: Any, changes: dict[str, Any]) -> None:
+        """Check or adjust the changes about to be applied to ``obj``."""
+
+    async def before_delete(self, obj: Any) -> None:
+        """Raise a domain error to refuse the deletion of ``obj``."""
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _validated(self, schema: type[BaseModel], data: BaseModel | dict[str, Any]) -> BaseModel:
+        raw = data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else data
+        try:
+            return schema.model_validate(raw)
+        except ValidationError as exc:
+            raise InvalidInput(
+                [
+                    FieldError(".".join(str(p) for p in e["loc"]) or "body", e["msg"])
+                    for e in exc.errors()
+                ]
+            ) from None
+
+    def _nullable(self, name: str) -> bool:
+        column = self.model.__table__.columns.get(name)  # type: ignore[attr-defined]
+        return column is None or bool(column.nullable)
+
+    async def _check_references(self, values: dict[str, Any]) -> None:
+        """A foreign key must name an existing row: say so as invalid input, not a conflict."""
+        table = self.model.__table__  # type: ignore[attr-defined]
+        for name, value in values.items():
+            column = table.columns.get(name)
+            if value is None or column is None or not column.foreign_keys:
+                continue
+            target = next(iter(column.foreign_keys)).column
+            query = select(target).where(target == value)
+            if (await self.session.exec(query)).first() is None:
+                raise InvalidInput.single(name, f"{target.table.name} {value} does not exist.")
+
+    def _filter_conditions(self, filters: dict[str, Any]) -> builtins.list[ColumnElement[bool]]:
+        conditions = []
+        for name, raw in filters.items():
+            if name not in self.filter_fields:
+                raise InvalidInput.single(name, f"cannot filter {self.resource.name} by {name!r}")
+            if raw is None:
+                continue
+            annotation = self.model.model_fields[name].annotation
+            try:
+                value = TypeAdapter(annotation or Any).validate_python(raw)
+            except ValidationError:
+                raise InvalidInput.single(name, f"{raw!r} is not a valid {name}") from None
+            conditions.append(col(getattr(self.model, name)) == value)
+        return conditions

@@ -1,0 +1,41 @@
+"""The backoffice under test: ``BackOffice(Settings()).create_app()`` plus, for the bench only,
+the 10 ms heartbeat and ``GET /bench/lag``.
+
+Settings come from the ``BACKOFFICE_*`` environment that ``run.py`` sets. Served by
+``uvicorn --app-dir bench bo_app:create_app --factory``.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from backoffice.config import Settings
+from backoffice.office import BackOffice
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from heartbeat import Heartbeat
+
+
+def create_app() -> FastAPI:
+    """The product's standalone app, unchanged but for the heartbeat and its route."""
+    app = BackOffice(Settings()).create_app()
+    heartbeat = Heartbeat()
+    product_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        async with heartbeat.running(), product_lifespan(application) as state:
+            yield state
+
+    async def lag(request: Request) -> JSONResponse:
+        report = heartbeat.report()
+        if request.query_params.get("reset"):
+            heartbeat.reset()
+        return JSONResponse(report)
+
+    app.router.lifespan_context = lifespan
+    # A plain Starlette route: the bench's own instrument should not add FastAPI work.
+    app.router.add_route("/bench/lag", lag, methods=["GET"], include_in_schema=False)
+    return app

@@ -1,0 +1,1 @@
+"""An invoicing app that plugs backoffice into its own FastAPI application."""

@@ -1,0 +1,17 @@
+"""How the invoicing tables look in the admin: options, nothing else."""
+
+from typing import ClassVar
+
+from backoffice.admin.resources import ResourceAdmin
+
+
+class CustomerAdmin(ResourceAdmin):
+    column_list: ClassVar[tuple[str, ...]] = ("id", "name", "email", "created_at")
+    icon: ClassVar[str] = "fa-solid fa-building"
+
+
+class InvoiceAdmin(ResourceAdmin):
+    column_list: ClassVar[tuple[str, ...]] = ("id", "number", "customer", "amount_cents", "status")
+    form_columns: ClassVar[tuple[str, ...]] = ("number", "customer", "amount_cents", "status")
+    column_labels: ClassVar[dict[str, str]] = {"amount_cents": "Amount (cents)"}
+    icon: ClassVar[str] = "fa-solid fa-file-invoice"

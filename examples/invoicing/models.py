@@ -1,0 +1,76 @@
+"""The host's own tables: one field list each, with Create/Update/Public variants."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import ConfigDict
+from sqlmodel import Field, Relationship, SQLModel
+
+from backoffice.models.common import created_at_field
+
+
+class InvoiceStatus(StrEnum):
+    draft = "draft"
+    sent = "sent"
+    paid = "paid"
+
+
+class CustomerBase(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=255)
+
+
+class Customer(CustomerBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = created_at_field()
+    invoices: list["Invoice"] = Relationship(back_populates="customer")
+
+    def __str__(self) -> str:  # how the admin's select boxes show a customer
+        return self.name
+
+
+class CustomerCreate(CustomerBase):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+
+class CustomerUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=255)
+
+
+class CustomerPublic(CustomerBase):
+    id: int
+    created_at: datetime
+
+
+class InvoiceBase(SQLModel):
+    number: str = Field(min_length=1, max_length=30, unique=True, index=True)
+    customer_id: int = Field(foreign_key="customer.id", ondelete="RESTRICT", index=True)
+    amount_cents: int = Field(ge=0, le=10**12)
+    status: InvoiceStatus = Field(default=InvoiceStatus.draft, index=True)
+
+
+class Invoice(InvoiceBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = created_at_field()
+    customer: Customer | None = Relationship(back_populates="invoices")
+
+
+class InvoiceCreate(InvoiceBase):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+
+class InvoiceUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    number: str | None = Field(default=None, min_length=1, max_length=30)
+    customer_id: int | None = None
+    amount_cents: int | None = Field(default=None, ge=0, le=10**12)
+    status: InvoiceStatus | None = None
+
+
+class InvoicePublic(InvoiceBase):
+    id: int
+    created_at: datetime

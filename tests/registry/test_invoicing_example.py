@@ -1,0 +1,173 @@
+"""A host app's own tables, registered with backoffice, through every door."""
+
+from typing import Any
+
+import httpx2
+from fastapi import FastAPI
+
+from backoffice import BackOffice
+from examples.invoicing.models import Invoice
+from tests.admin.conftest import AdminBrowser, form_error
+from tests.conftest import make_user
+
+
+async def signed_in(
+    host: httpx2.AsyncClient, office: BackOffice, *, staff: bool = True
+) -> dict[str, str]:
+    account = await make_user(
+        office, "boss" if staff else "clerk", is_staff=staff, is_superuser=staff
+    )
+    response = await host.post(
+        "/api/auth/login", data={"username": account.user.username, "password": account.password}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def make_invoice(
+    host: httpx2.AsyncClient, headers: dict[str, str], **overrides: Any
+) -> dict[str, Any]:
+    customer = await host.post("/api/customers/", json={"name": "ACME"}, headers=headers)
+    assert customer.status_code == 201, customer.text
+    body = {"number": "INV-1", "customer_id": customer.json()["id"], "amount_cents": 1200}
+    response = await host.post("/api/invoices/", json={**body, **overrides}, headers=headers)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def test_the_host_keeps_its_own_routes(host: httpx2.AsyncClient) -> None:
+    assert (await host.get("/")).json()["app"] == "invoicing"
+
+
+async def test_registered_models_get_rest_routes_in_openapi(host: httpx2.AsyncClient) -> None:
+    spec = (await host.get("/openapi.json")).json()
+    assert {"/api/invoices/", "/api/invoices/{item_id}", "/api/customers/"} <= set(spec["paths"])
+    schemas = spec["components"]["schemas"]
+    assert {"InvoiceCreate", "InvoiceUpdate", "InvoicePublic"} <= set(schemas)
+    list_params = {p["name"] for p in spec["paths"]["/api/invoices/"]["get"]["parameters"]}
+    assert {"status", "customer_id", "search", "sort", "skip", "limit"} <= list_params
+
+
+async def test_crud_filters_and_search_through_the_api(
+    host: httpx2.AsyncClient, host_app: FastAPI
+) -> None:
+    headers = await signed_in(host, host_app.state.backoffice)
+    invoice = await make_invoice(host, headers)
+    assert invoice["status"] == "draft"
+    changed = await host.patch(
+        f"/api/invoices/{invoice['id']}", json={"status": "sent"}, headers=headers
+    )
+    assert changed.json()["status"] == "sent"
+    listed = await host.get("/api/invoices/", params={"status": "sent"}, headers=headers)
+    assert [i["number"] for i in listed.json()["items"]] == ["INV-1"]
+    assert (await host.get("/api/invoices/", params={"status": "paid"}, headers=headers)).json()[
+        "total"
+    ] == 0
+    found = await host.get("/api/invoices/", params={"search": "inv-"}, headers=headers)
+    assert found.json()["total"] == 1
+    deleted = await host.delete(f"/api/invoices/{invoice['id']}", headers=headers)
+    assert deleted.status_code == 204
+    assert (await host.get(f"/api/invoices/{invoice['id']}", headers=headers)).status_code == 404
+
+
+async def test_bad_input_is_a_clear_4xx(host: httpx2.AsyncClient, host_app: FastAPI) -> None:
+    headers = await signed_in(host, host_app.state.backoffice)
+    await make_invoice(host, headers)
+    duplicate = await host.post(
+        "/api/invoices/",
+        json={"number": "INV-1", "customer_id": 1, "amount_cents": 5},
+        headers=headers,
+    )
+    assert duplicate.status_code == 409
+    assert duplicate.json()["detail"] == "An invoice with this number exists."
+    unknown = await host.post(
+        "/api/invoices/",
+        json={"number": "INV-2", "customer_id": 999, "amount_cents": 5},
+        headers=headers,
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["loc"] == ["body", "customer_id"]
+    negative = await host.post(
+        "/api/invoices/",
+        json={"number": "INV-3", "customer_id": 1, "amount_cents": -1},
+        headers=headers,
+    )
+    assert negative.status_code == 422
+    bad_filter = await host.get("/api/invoices/", params={"status": "bogus"}, headers=headers)
+    assert bad_filter.status_code == 422
+
+
+async def test_a_paid_invoice_cannot_be_deleted_through_the_api(
+    host: httpx2.AsyncClient, host_app: FastAPI
+) -> None:
+    headers = await signed_in(host, host_app.state.backoffice)
+    invoice = await make_invoice(host, headers, status="paid")
+    response = await host.delete(f"/api/invoices/{invoice['id']}", headers=headers)
+    assert response.status_code == 409
+    assert response.json()["detail"] == "A paid invoice cannot be deleted."
+    assert (await host.get(f"/api/invoices/{invoice['id']}", headers=headers)).status_code == 200
+
+
+async def test_a_paid_invoice_cannot_be_deleted_through_the_admin(
+    host: httpx2.AsyncClient, host_app: FastAPI
+) -> None:
+    office: BackOffice = host_app.state.backoffice
+    headers = await signed_in(host, office)
+    invoice = await make_invoice(host, headers, status="paid")
+    browser = AdminBrowser(host)
+    assert (await browser.login("boss")).status_code == 302
+    response = await browser.delete("invoice", invoice["id"])
+    assert "A+paid+invoice+cannot+be+deleted" in response.text
+    async with office.session() as session:
+        assert await session.get(Invoice, invoice["id"]) is not None
+
+
+async def test_the_admin_lists_and_creates_invoices_through_the_service(
+    host: httpx2.AsyncClient, host_app: FastAPI
+) -> None:
+    office: BackOffice = host_app.state.backoffice
+    headers = await signed_in(host, office)
+    invoice = await make_invoice(host, headers)
+    browser = AdminBrowser(host)
+    assert (await browser.login("boss")).status_code == 302
+    page = await host.get("/admin/invoice/list")
+    assert page.status_code == 200 and "INV-1" in page.text
+    created = await browser.submit(
+        "/admin/invoice/create",
+        {
+            "number": "INV-9",
+            "customer": str(invoice["customer_id"]),
+            "amount_cents": "50",
+            "status": "draft",
+        },
+    )
+    assert created.status_code == 302, form_error(created.text)
+    duplicate = await browser.submit(
+        "/admin/invoice/create",
+        {
+            "number": "INV-9",
+            "customer": str(invoice["customer_id"]),
+            "amount_cents": "5",
+            "status": "draft",
+        },
+    )
+    assert duplicate.status_code == 400
+    assert form_error(duplicate.text) == "An invoice with this number exists."
+
+
+async def test_an_ordinary_user_is_refused_every_operation(
+    host: httpx2.AsyncClient, host_app: FastAPI
+) -> None:
+    office: BackOffice = host_app.state.backoffice
+    admin_headers = await signed_in(host, office)
+    invoice = await make_invoice(host, admin_headers)
+    headers = await signed_in(host, office, staff=False)
+    for method, path, body in (
+        ("GET", "/api/invoices/", None),
+        ("GET", f"/api/invoices/{invoice['id']}", None),
+        ("POST", "/api/invoices/", {"number": "X", "customer_id": 1, "amount_cents": 1}),
+        ("PATCH", f"/api/invoices/{invoice['id']}", {"amount_cents": 2}),
+        ("DELETE", f"/api/invoices/{invoice['id']}", None),
+    ):
+        response = await host.request(method, path, json=body, headers=headers)
+        assert response.status_code == 403, (method, path, response.text)
