@@ -70,16 +70,20 @@ class CSRFMiddleware:
             await PlainTextResponse(refusal, status_code=403)(scope, receive, send)
             return
 
-        body = b""
+        chunks: list[bytes] = []
+        size = 0
         more = True
         while more:
             message = await receive()
-            body += message.get("body", b"")
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
             more = message.get("more_body", False)
-            if len(body) > MAX_FORM_BYTES:
+            if size > MAX_FORM_BYTES:
                 response = PlainTextResponse("Request body too large.", status_code=413)
                 await response(scope, receive, send)
                 return
+        body = b"".join(chunks)
 
         async def replay() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}

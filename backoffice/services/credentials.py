@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -108,9 +110,15 @@ class CredentialService:
     # -- access tokens -----------------------------------------------------------------------
 
     async def revoke_access_token(self, jti: str, expires_at: datetime) -> None:
-        if await self.session.get(RevokedAccessToken, jti) is None:
-            self.session.add(RevokedAccessToken(jti=jti, expires_at=expires_at))
-            await self.session.flush()
+        # An upsert that ignores a clash: two simultaneous sign-outs with one token both succeed.
+        insert = postgresql_insert if self._dialect() == "postgresql" else sqlite_insert
+        table = RevokedAccessToken.__table__  # type: ignore[attr-defined]
+        await self.session.exec(
+            insert(table).values(jti=jti, expires_at=expires_at).on_conflict_do_nothing()
+        )
+
+    def _dialect(self) -> str:
+        return str(self.session.get_bind().dialect.name)
 
     async def is_access_token_revoked(self, jti: str) -> bool:
         return await self.session.get(RevokedAccessToken, jti) is not None
