@@ -150,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     change.add_argument("--password", help=f"prefer ${NEW_PASSWORD_ENV}")
     change.add_argument("--no-input", action="store_true", help="never prompt; fail instead")
     change.set_defaults(handler=cmd_changepassword)
+
+    clear = commands.add_parser(
+        "clearsessions",
+        help="delete expired sign-in state",
+        description="Delete expired or revoked refresh tokens and admin sessions, revoked access "
+        "tokens past their expiry, and stale login-throttling counts. Run it from cron.",
+    )
+    clear.set_defaults(handler=cmd_clearsessions)
     return parser
 
 
@@ -370,6 +378,15 @@ def cmd_changepassword(settings: Settings, args: argparse.Namespace) -> int:
             continue
         print(f"Password changed for {user.username!r}.")
         return EXIT_OK
+
+
+def cmd_clearsessions(settings: Settings, args: argparse.Namespace) -> int:
+    async def purge(office: BackOffice, session: AsyncSession) -> dict[str, int]:
+        return await office.auth(session, CALLER).purge_expired()
+
+    counts = asyncio.run(_unit_of_work(settings, purge))
+    print("Deleted " + ", ".join(f"{n} from {table}" for table, n in counts.items()) + ".")
+    return EXIT_OK
 
 
 async def _set_password(settings: Settings, login: str, password: str) -> User:

@@ -15,15 +15,16 @@ from backoffice.models.common import (
 
 TITLE_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 100_000
-# Not a pattern: test generators cannot build 100,000-character strings to match one.
-BODY_DESCRIPTION = "Any text without NUL characters."
+# "Not containing NUL" rather than a pattern for the whole text: test generators cannot build
+# 100,000-character strings to match a pattern.
+NO_NUL_INSIDE = {"json_schema_extra": {"not": {"pattern": "\\x00"}}}
 
 
 class PostBase(SQLModel):
     title: str = Field(
         min_length=1, max_length=TITLE_MAX_LENGTH, schema_extra=documented_pattern(NO_NUL_PATTERN)
     )
-    body: str = Field(default="", max_length=BODY_MAX_LENGTH, description=BODY_DESCRIPTION)
+    body: str = Field(default="", max_length=BODY_MAX_LENGTH, schema_extra=NO_NUL_INSIDE)
     # Strict: JSON true or false, not 0, 1 or "yes" (the schema says boolean).
     published: StrictBool = Field(default=False)
 
@@ -53,7 +54,7 @@ class PostUpdate(SQLModel):
         max_length=TITLE_MAX_LENGTH,
         schema_extra=documented_pattern(NO_NUL_PATTERN),
     )
-    body: str | None = Field(default=None, max_length=BODY_MAX_LENGTH, description=BODY_DESCRIPTION)
+    body: str | None = Field(default=None, max_length=BODY_MAX_LENGTH, schema_extra=NO_NUL_INSIDE)
     published: StrictBool | None = None
 
     @field_validator("title", "body")

@@ -174,6 +174,14 @@ class AuthService(Service):
     async def close_admin_session(self, key: object) -> None:
         await self.credentials.close_admin_session(key)
 
+    # -- housekeeping ------------------------------------------------------------------------
+
+    async def purge_expired(self) -> dict[str, int]:
+        """Delete sign-in state that can no longer matter (``backoffice clearsessions``)."""
+        counts = await self.credentials.purge_expired()
+        counts["login_throttle"] = await self.throttle.purge_stale()
+        return counts
+
     # -- password reset ----------------------------------------------------------------------
 
     async def request_password_reset(self, email: str, *, reset_page: str) -> Mail | None:

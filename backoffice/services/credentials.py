@@ -7,9 +7,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select, update
+from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice.errors import AuthenticationFailed
@@ -174,6 +175,28 @@ class CredentialService:
                 .where(col(AdminSession.key_hash) == _digest(raw))
                 .values(revoked_at=utcnow())
             )
+
+    # -- housekeeping ------------------------------------------------------------------------
+
+    async def purge_expired(self) -> dict[str, int]:
+        """Delete what can no longer be used: expired or revoked refresh tokens and admin
+        sessions, and revoked access tokens past their expiry. Returns counts per table."""
+        now = utcnow()
+        counts = {}
+        for model, dead in (
+            (
+                RefreshToken,
+                or_(col(RefreshToken.expires_at) <= now, col(RefreshToken.revoked_at).is_not(None)),
+            ),
+            (
+                AdminSession,
+                or_(col(AdminSession.expires_at) <= now, col(AdminSession.revoked_at).is_not(None)),
+            ),
+            (RevokedAccessToken, col(RevokedAccessToken.expires_at) <= now),
+        ):
+            result = await self.session.exec(delete(model).where(dead))
+            counts[str(model.__tablename__)] = int(result.rowcount or 0)
+        return counts
 
     # -- everything at once ------------------------------------------------------------------
 

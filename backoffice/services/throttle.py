@@ -10,7 +10,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case
+from sqlalchemy import case, or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
@@ -80,6 +80,17 @@ class LoginThrottleService:
         await self.session.exec(
             delete(LoginThrottle).where(col(LoginThrottle.key).in_([k.key for k in keys]))
         )
+
+    async def purge_stale(self) -> int:
+        """Forget failures older than the window whose wait is over."""
+        now = utcnow()
+        cutoff = now - timedelta(seconds=self.policy.window_seconds)
+        stale = delete(LoginThrottle).where(
+            col(LoginThrottle.last_failure_at) < cutoff,
+            or_(col(LoginThrottle.locked_until).is_(None), col(LoginThrottle.locked_until) <= now),
+        )
+        result = await self.session.exec(stale)
+        return int(result.rowcount or 0)
 
     async def _increment(self, key: str, now: datetime) -> int:
         """Atomically add one failure (an upsert, so two workers never lose a count)."""
