@@ -1,17 +1,17 @@
 """Expired sign-in state is deleted by `backoffice clearsessions`; live state is kept."""
 
 import os
-import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
 
+import anyio
+from conftest import Account, cheap_hashing
 from sqlmodel import func, select, update
 
 from backoffice import BackOffice
 from backoffice.models import AdminSession, LoginThrottle, RefreshToken, RevokedAccessToken, utcnow
 from backoffice.services import Caller
-from conftest import Account, cheap_hashing
 
 
 async def count(office: BackOffice, model: type) -> int:
@@ -53,19 +53,18 @@ async def test_clearsessions_deletes_only_what_can_no_longer_be_used(
         "BACKOFFICE_SECRET_KEY": office.settings.get_secret_key(),
         **{f"BACKOFFICE_{k.upper()}": str(v) for k, v in cheap_hashing().items()},
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "backoffice", "clearsessions"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "1 from refresh_token" in result.stdout
-    assert "1 from revoked_access_token" in result.stdout
-    assert "1 from login_throttle" in result.stdout
+    with anyio.fail_after(120):
+        result = await anyio.run_process(
+            [sys.executable, "-m", "backoffice", "clearsessions"],
+            env=env,
+            cwd=tmp_path,
+            check=False,
+        )
+    output = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert "1 from refresh_token" in output
+    assert "1 from revoked_access_token" in output
+    assert "1 from login_throttle" in output
     assert await count(office, RefreshToken) == 1
     assert await count(office, RevokedAccessToken) == 1
     assert await count(office, AdminSession) == 1
