@@ -143,7 +143,7 @@ class BackOffice:
             update_schema=find_schema(model, "Update", update_schema),
             public_schema=find_schema(model, "Public", public_schema),
             service_class=service or ResourceService,
-            admin_class=admin_class,  # type: ignore[arg-type]
+            admin_class=admin_class,
             router=api if isinstance(api, APIRouter) else None,
             api=api is not False,
             admin=admin is not False,

@@ -20,6 +20,7 @@ from backoffice.services.resources import ResourceService
 
 if TYPE_CHECKING:
     from backoffice.admin.resources import ResourceAdmin
+    from backoffice.admin.views import ServiceModelView
 
 SECRET_NAME = re.compile(r"(password|passwd|secret|token|api_?key|private_?key|hash)", re.I)
 
@@ -45,7 +46,7 @@ class Resource:
     update_schema: type[SQLModel]
     public_schema: type[SQLModel]
     service_class: type[ResourceService] | Any
-    admin_class: "type[ResourceAdmin] | None"
+    admin_class: "type[ResourceAdmin] | type[ServiceModelView] | None"
     router: APIRouter | None = None
     """Custom routes; None means generated ones (when ``api`` is on)."""
     api: bool = True

@@ -20,7 +20,7 @@ from heartbeat import Heartbeat
 
 def create_app() -> FastAPI:
     """The product's standalone app, unchanged but for the heartbeat and its route."""
-    app = BackOffice(Settings()).create_app()
+    app: FastAPI = BackOffice(Settings()).create_app()
     heartbeat = Heartbeat()
     product_lifespan = app.router.lifespan_context
 

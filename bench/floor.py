@@ -5,7 +5,8 @@ Bare Starlette + asyncpg, doing the same work as backoffice: decode the same JWT
 secret, algorithm and required claims), fetch the same rows, build the same JSON by hand. Served
 by ``uvicorn --app-dir bench floor:create_app --factory``; configured by the environment:
 ``BENCH_FLOOR_DSN`` (a plain ``postgresql://`` DSN), ``BACKOFFICE_SECRET_KEY`` and
-``BENCH_FLOOR_POOL_MAX`` (15, backoffice's pool size plus overflow).
+``BENCH_FLOOR_POOL_MAX`` (15, backoffice's pool size plus overflow). ``BENCH_FLOOR_COUNT_CAP``
+mirrors a backoffice whose list counts at most that many rows (``total_is_exact`` in the page).
 """
 
 import hashlib
@@ -83,6 +84,7 @@ class Floor:
         self.dsn = os.environ["BENCH_FLOOR_DSN"]
         self.secret = os.environ["BACKOFFICE_SECRET_KEY"]
         self.pool_max = int(os.environ.get("BENCH_FLOOR_POOL_MAX", "15"))
+        self.count_cap = int(os.environ.get("BENCH_FLOOR_COUNT_CAP", "0"))
         self.pool: asyncpg.Pool | None = None
         self.check_revoked = False
         self.heartbeat = Heartbeat()
@@ -162,8 +164,15 @@ class Floor:
                         "OR lower(full_name) LIKE $1 ESCAPE '\\')"
                     )
                     args.append(pattern)
-                total = await connection.fetchval(f'SELECT count(*) FROM "user" {where}', *args)
                 n = len(args)
+                if self.count_cap:
+                    total = await connection.fetchval(
+                        f'SELECT count(*) FROM (SELECT id FROM "user" {where} LIMIT ${n + 1}) m',
+                        *args,
+                        self.count_cap + 1,
+                    )
+                else:
+                    total = await connection.fetchval(f'SELECT count(*) FROM "user" {where}', *args)
                 rows = await connection.fetch(
                     f'SELECT {COLUMNS} FROM "user" {where} ORDER BY {order} '
                     f"LIMIT ${n + 1} OFFSET ${n + 2}",
@@ -174,7 +183,11 @@ class Floor:
         except Problem as problem:
             return self.problem(request, problem)
         items = [_user_json(row) for row in rows]
-        return _json({"items": items, "total": total, "skip": skip, "limit": limit})
+        page = {"items": items, "total": total, "skip": skip, "limit": limit}
+        if self.count_cap:
+            page["total"] = min(total, self.count_cap)
+            page["total_is_exact"] = total <= self.count_cap
+        return _json(page)
 
     @staticmethod
     def page_query(request: Request) -> tuple[int, int, str | None, str]:

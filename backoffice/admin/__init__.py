@@ -8,11 +8,13 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from backoffice.admin.audit import AuditEntryAdmin
 from backoffice.admin.auth import AdminAuth
 from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
 from backoffice.admin.headers import SecurityHeadersMiddleware
 from backoffice.admin.password_reset import password_reset_routes
 from backoffice.admin.resources import ResourceAdmin
+from backoffice.admin.views import ServiceModelView
 from backoffice.resources import resource_dir
 
 if TYPE_CHECKING:
@@ -49,15 +51,18 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
         )
     )
     admin.templates.env.globals["csrf_token"] = current_csrf_token
+    views: list[type[ServiceModelView]] = []
     for resource in office.registry:
         if resource.admin_class is None:
             continue
         if issubclass(resource.admin_class, ResourceAdmin):
-            admin.add_view(resource.admin_class.build_view(resource, office))
+            views.append(resource.admin_class.build_view(resource, office))
         else:
-            # A subclass per office: SQLAdmin stores its engine on the view class.
-            view = resource.admin_class
-            admin.add_view(type(view.__name__, (view,), {"office": office}))
+            views.append(resource.admin_class)
+    views.append(AuditEntryAdmin)
+    for view in views:
+        # A subclass per office: SQLAdmin stores its engine on the view class.
+        admin.add_view(type(view.__name__, (view,), {"office": office}))
     return admin
 
 

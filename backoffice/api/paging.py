@@ -1,7 +1,7 @@
 """The one dependency for list parameters, shared by every list route."""
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -18,14 +18,14 @@ class PageQuery:
     sort: str | None
 
 
-def page_query(sort_fields: Iterable[str]) -> Callable[..., PageQuery]:
+def page_query(sort_fields: Iterable[str]) -> Callable[..., Awaitable[PageQuery]]:
     """The list parameters of a resource whose rows sort by ``sort_fields``, for
     ``Annotated[PageQuery, Depends(page_query(FIELDS))]``. The sort choices are part of the
     parameter's schema, so OpenAPI says which values are accepted."""
     choices = sorted(sort_fields)
     sort_pattern = rf"^(-?({'|'.join(re.escape(choice) for choice in choices)}))?$"
 
-    def dependency(
+    async def dependency(
         skip: Annotated[int, Query(ge=0, le=1_000_000_000, description="Rows to skip.")] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page.")] = 50,
         search: Annotated[

@@ -19,7 +19,9 @@ def build_resource_router(resource: Resource) -> APIRouter:
     Create, Update, Public = resource.create_schema, resource.update_schema, resource.public_schema
     label = resource.label.lower()
 
-    def get_service(session: SessionDep, caller: CallerDep, office: OfficeDep) -> ResourceService:
+    async def get_service(
+        session: SessionDep, caller: CallerDep, office: OfficeDep
+    ) -> ResourceService:
         return office.service(resource.name, session, caller)  # type: ignore[no-any-return]
 
     Service = Annotated[ResourceService, Depends(get_service)]
@@ -110,7 +112,7 @@ def _filter_dependency(resource: Resource) -> Any:
         for name in names
     ]
 
-    def filters(**values: Any) -> dict[str, Any]:
+    async def filters(**values: Any) -> dict[str, Any]:
         return {name: value for name, value in values.items() if value is not None}
 
     filters.__signature__ = inspect.Signature(parameters, return_annotation=dict[str, Any])  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
 """SQLModel tables and their schema variants; importing this registers every table."""
 
 from backoffice import db as _db  # noqa: F401  (sets the naming convention before any table)
+from backoffice.models.audit import AuditEntry, AuditEntryPublic
 from backoffice.models.auth import AdminSession, LoginThrottle, RefreshToken, RevokedAccessToken
 from backoffice.models.common import Page, utcnow
 from backoffice.models.posts import Post, PostCreate, PostPublic, PostUpdate
@@ -20,6 +21,8 @@ __all__ = [
     "PASSWORD_MAX_LENGTH",
     "PASSWORD_MIN_LENGTH",
     "AdminSession",
+    "AuditEntry",
+    "AuditEntryPublic",
     "LoginThrottle",
     "Page",
     "PasswordChange",

@@ -7,10 +7,10 @@ from pydantic import ConfigDict, EmailStr, StrictBool, field_validator
 from sqlmodel import Field, SQLModel
 
 from backoffice.models.common import (
-    NO_NUL_PATTERN,
+    NO_NUL,
     UTCDateTime,
     created_at_field,
-    documented_pattern,
+    documented,
     reject_nul,
     updated_at_field,
 )
@@ -51,11 +51,9 @@ class UserBase(SQLModel):
         max_length=USERNAME_MAX_LENGTH,
         unique=True,
         index=True,
-        schema_extra=documented_pattern(USERNAME_INPUT_PATTERN),
+        schema_extra=documented(pattern=USERNAME_INPUT_PATTERN),
     )
-    full_name: str | None = Field(
-        default=None, max_length=100, schema_extra=documented_pattern(NO_NUL_PATTERN)
-    )
+    full_name: str | None = Field(default=None, max_length=100, schema_extra=documented(**NO_NUL))
 
     @field_validator("username", mode="before")
     @classmethod
@@ -117,11 +115,9 @@ class UserUpdateMe(SQLModel):
         default=None,
         min_length=USERNAME_MIN_LENGTH,
         max_length=USERNAME_MAX_LENGTH,
-        schema_extra=documented_pattern(USERNAME_INPUT_PATTERN),
+        schema_extra=documented(pattern=USERNAME_INPUT_PATTERN),
     )
-    full_name: str | None = Field(
-        default=None, max_length=100, schema_extra=documented_pattern(NO_NUL_PATTERN)
-    )
+    full_name: str | None = Field(default=None, max_length=100, schema_extra=documented(**NO_NUL))
 
     @field_validator("username", mode="before")
     @classmethod
@@ -148,6 +144,7 @@ class UserUpdate(UserUpdateMe):
 
 
 class UserPublic(UserBase):
+    email: str  # validated on the way in, not again on the way out
     id: int
     is_active: bool
     is_staff: bool

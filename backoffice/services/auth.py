@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice.config import Settings
 from backoffice.errors import AuthenticationFailed, InvalidInput
-from backoffice.models import PASSWORD_MAX_LENGTH, User
+from backoffice.models import PASSWORD_MAX_LENGTH, RevokedAccessToken, User
 from backoffice.security import (
     InvalidToken,
     IssuedToken,
@@ -137,12 +138,16 @@ class AuthService(Service):
             user_id = int(claims.subject)
         except (InvalidToken, ValueError) as exc:
             raise AuthenticationFailed(INVALID_TOKEN) from exc
-        user = await self.session.get(User, user_id)
+        # One round trip for the account and the token's revocation: this runs on every request.
+        revoked = select(RevokedAccessToken.jti).where(col(RevokedAccessToken.jti) == claims.jti)
+        query = select(User, revoked.exists()).where(col(User.id) == user_id)
+        row = (await self.session.exec(query)).first()
+        user, is_revoked = row if row is not None else (None, True)
         if (
             user is None
+            or is_revoked
             or not user.is_active
             or not fingerprints_match(self._fingerprint(user), claims.fingerprint)
-            or await self.credentials.is_access_token_revoked(claims.jti)
         ):
             raise AuthenticationFailed(INVALID_TOKEN)
         return AccessGrant(user, claims)

@@ -5,12 +5,18 @@ from sqlmodel import col
 
 from backoffice.errors import InvalidInput, NotFound, PermissionDenied
 from backoffice.models import Page, Post, PostCreate, PostUpdate, User
+from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Service, like_pattern, parse_sort
 
+AUDIT_TYPE = "posts"
 POST_SORT_FIELDS = frozenset({"id", "title", "created_at", "updated_at"})
 
 
 class PostService(Service):
+    @property
+    def audit(self) -> AuditService:
+        return AuditService(self.session, self.caller)
+
     async def get(self, post_id: int) -> Post:
         """A post the caller may see: published, their own, or any for an admin."""
         post = await self.session.get(Post, post_id)
@@ -57,22 +63,26 @@ class PostService(Service):
         post = Post.model_validate(data, update={"author_id": author_id})
         self.session.add(post)
         await self.session.flush()
+        await self.audit.created(AUDIT_TYPE, post)
         return post
 
     async def update(self, post_id: int, data: PostUpdate) -> Post:
         post = await self.get(post_id)
         self._require_may_change(post)
+        before = snapshot(post)
         for key, value in data.model_dump(exclude_unset=True).items():
             if value is None and key in ("title", "body", "published"):
                 continue  # these fields cannot be emptied to null
             setattr(post, key, value)
         self.session.add(post)
         await self.session.flush()
+        await self.audit.updated(AUDIT_TYPE, post, before)
         return post
 
     async def delete(self, post_id: int) -> None:
         post = await self.get(post_id)
         self._require_may_change(post)
+        await self.audit.deleted(AUDIT_TYPE, post, snapshot(post))
         await self.session.delete(post)
         await self.session.flush()
 

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice.errors import FieldError, InvalidInput, NotFound, PermissionDenied
 from backoffice.models import Page
+from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Caller, Service, like_pattern, parse_sort
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class ResourceService(Service):
         super().__init__(session, caller)
         self.resource = resource
         self.model: type[SQLModel] = resource.model
+        self.audit = AuditService(session, caller)
 
     # -- permissions -------------------------------------------------------------------------
 
@@ -110,6 +112,7 @@ class ResourceService(Service):
         self.session.add(obj)
         await self.flush_unique(self.unique_fields)
         await self.session.refresh(obj)
+        await self.audit.created(self.resource.name, obj)
         return obj
 
     async def update(self, pk: int, data: BaseModel | dict[str, Any]) -> Any:
@@ -122,11 +125,13 @@ class ResourceService(Service):
                 del changes[name]  # null leaves a required field as it is
         await self._check_references(changes)
         await self.before_update(obj, changes)
+        before = snapshot(obj)
         for key, value in changes.items():
             setattr(obj, key, value)
         self.session.add(obj)
         await self.flush_unique(self.unique_fields)
         await self.session.refresh(obj)
+        await self.audit.updated(self.resource.name, obj, before)
         return obj
 
     async def delete(self, pk: int) -> None:
@@ -134,6 +139,7 @@ class ResourceService(Service):
         obj = await self.get(pk)
         self.require("delete", obj)
         await self.before_delete(obj)
+        await self.audit.deleted(self.resource.name, obj, snapshot(obj))
         await self.session.delete(obj)
         await self.session.flush()
 

@@ -23,6 +23,7 @@ from backoffice.models import (
 )
 from backoffice.models.users import UserBase
 from backoffice.security import PasswordHasher
+from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Caller, Service, like_pattern, parse_sort
 from backoffice.services.credentials import CredentialService
 from backoffice.services.passwords import check_password
@@ -33,6 +34,7 @@ UNIQUE_FIELDS = {
     "username": "A user with this username already exists.",
 }
 BAD_CREDENTIALS = "Incorrect username or password."
+AUDIT_TYPE = "users"
 LAST_SUPERUSER = "This is the last active superuser: it cannot be deleted, deactivated or demoted."
 
 
@@ -40,6 +42,7 @@ class UserService(Service):
     def __init__(self, session: AsyncSession, caller: Caller, hasher: PasswordHasher) -> None:
         super().__init__(session, caller)
         self.hasher = hasher
+        self.audit = AuditService(session, caller)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -116,6 +119,7 @@ class UserService(Service):
         )
         self.session.add(user)
         await self.flush_unique(UNIQUE_FIELDS)
+        await self.audit.created(AUDIT_TYPE, user)
         return user
 
     async def update(self, user_id: int, data: UserUpdateMe) -> User:
@@ -144,6 +148,7 @@ class UserService(Service):
         deactivates = user.is_active and changes.get("is_active") is False
         if demotes:
             await self._lock_superusers()
+        before = snapshot(user)
         for key, value in changes.items():
             setattr(user, key, value)
         self.session.add(user)
@@ -152,6 +157,7 @@ class UserService(Service):
             await self._ensure_a_superuser_remains()
         if deactivates:
             await CredentialService(self.session).end_everything_for(user_id)
+        await self.audit.updated(AUDIT_TYPE, user, before)
         return user
 
     async def change_password(self, user_id: int, current_password: str, new_password: str) -> None:
@@ -184,6 +190,7 @@ class UserService(Service):
         removes_superuser = user.is_superuser and user.is_active
         if removes_superuser:
             await self._lock_superusers()
+        await self.audit.deleted(AUDIT_TYPE, user, snapshot(user))
         await self.session.delete(user)
         await self.session.flush()
         if removes_superuser:
@@ -242,6 +249,7 @@ class UserService(Service):
         user.hashed_password = await self.hasher.hash(password)
         self.session.add(user)
         await self.session.flush()
+        await self.audit.updated(AUDIT_TYPE, user, snapshot(user), secrets=("password",))
         # Every token and admin session opened under the old password ends with it.
         assert user.id is not None
         await CredentialService(self.session).end_everything_for(user.id)

@@ -171,3 +171,33 @@ async def test_an_ordinary_user_is_refused_every_operation(
     ):
         response = await host.request(method, path, json=body, headers=headers)
         assert response.status_code == 403, (method, path, response.text)
+
+
+async def test_changes_to_a_registered_resource_are_audited_from_every_door(
+    host: httpx2.AsyncClient, host_app: FastAPI
+) -> None:
+    office: BackOffice = host_app.state.backoffice
+    headers = await signed_in(host, office)
+    invoice = await make_invoice(host, headers)
+    await host.patch(f"/api/invoices/{invoice['id']}", json={"amount_cents": 1500}, headers=headers)
+    browser = AdminBrowser(host)
+    assert (await browser.login("boss")).status_code == 302
+    await browser.submit(
+        f"/admin/invoice/edit/{invoice['id']}",
+        {
+            "number": "INV-1",
+            "customer": str(invoice["customer_id"]),
+            "amount_cents": "1600",
+            "status": "sent",
+        },
+    )
+    entries = (
+        await host.get("/api/audit/", params={"object_type": "invoices"}, headers=headers)
+    ).json()["items"]
+    assert [(e["door"], e["action"]) for e in entries] == [
+        ("admin", "update"),
+        ("api", "update"),
+        ("api", "create"),
+    ]
+    assert entries[1]["changes"] == {"amount_cents": [1200, 1500]}
+    assert entries[0]["changes"] == {"amount_cents": [1500, 1600], "status": ["draft", "sent"]}
