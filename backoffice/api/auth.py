@@ -2,13 +2,14 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, EmailStr, Field
 
 from backoffice.api.deps import AccessGrantDep, AuthServiceDep, OfficeDep, client_address
 from backoffice.api.problems import problem_responses
 from backoffice.models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from backoffice.models.users import EMAIL_MAX_LENGTH
 from backoffice.services.auth import TokenPair
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -35,7 +36,7 @@ class LogoutRequest(BaseModel):
 
 
 class PasswordResetRequest(BaseModel):
-    email: EmailStr = Field(max_length=255)
+    email: EmailStr = Field(max_length=EMAIL_MAX_LENGTH)
 
 
 class PasswordResetConfirm(BaseModel):
@@ -56,9 +57,32 @@ def _token(pair: TokenPair, response: Response) -> Token:
     )
 
 
+class LoginForm(OAuth2PasswordRequestForm):
+    """OAuth2's password form, with the lengths our accounts allow stated in the schema."""
+
+    def __init__(
+        self,
+        *,
+        username: Annotated[str, Form(min_length=1, max_length=EMAIL_MAX_LENGTH)],
+        password: Annotated[str, Form(min_length=1, max_length=PASSWORD_MAX_LENGTH)],
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        scope: Annotated[str, Form(max_length=1000)] = "",
+        client_id: Annotated[str | None, Form(max_length=200)] = None,
+        client_secret: Annotated[str | None, Form(max_length=200)] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+
+
 @router.post("/login", response_model=Token, responses=problem_responses(401, 422, 429))
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Depends()],
     auth: AuthServiceDep,
     request: Request,
     response: Response,
