@@ -4,7 +4,6 @@ and sessions back to users, throttled guessing, password reset."""
 from dataclasses import dataclass
 from datetime import timedelta
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,6 +18,7 @@ from backoffice.security import (
     create_token,
     decode_token,
 )
+from backoffice.security.reset_tokens import create_reset_token, read_reset_token
 from backoffice.security.sessions import credentials_fingerprint, fingerprints_match
 from backoffice.security.tokens import ACCESS
 from backoffice.services.base import Caller, Service
@@ -29,7 +29,6 @@ from backoffice.services.users import BAD_CREDENTIALS, UserService
 
 INVALID_TOKEN = "Could not validate credentials."  # noqa: S105 (a message)
 INVALID_RESET = "This password reset link is invalid, expired or already used."
-RESET_SALT = "backoffice.password-reset"
 
 
 @dataclass(frozen=True)
@@ -195,7 +194,10 @@ class AuthService(Service):
         user = await self.users.find_by_login(email)
         if user is None or not user.is_active or user.email != email.strip().lower():
             return None
-        token = self._reset_serializer().dumps({"uid": user.id, "pwd": self._fingerprint(user)})
+        assert user.id is not None
+        token = create_reset_token(
+            user.id, self._fingerprint(user), secret_key=self.settings.get_secret_key()
+        )
         url = f"{self.settings.base_url}{reset_page}?token={token}"
         assert self.mailer is not None, "a Mailer is needed to send reset mail"
         return self.mailer.password_reset(
@@ -206,21 +208,19 @@ class AuthService(Service):
         """Set a new password with a reset token. The token is bound to the password it was
         issued under, so it works once and dies with any password change."""
         try:
-            data = self._reset_serializer().loads(
-                token, max_age=self.settings.password_reset_expire_minutes * 60
+            claims = read_reset_token(
+                token,
+                secret_key=self.settings.get_secret_key(),
+                max_age_seconds=self.settings.password_reset_expire_minutes * 60,
             )
-        except (SignatureExpired, BadSignature) as exc:
+        except InvalidToken as exc:
             raise InvalidInput.single("token", INVALID_RESET) from exc
-        user_id = data.get("uid") if isinstance(data, dict) else None
-        user = await self.session.get(User, user_id) if isinstance(user_id, int) else None
+        user = await self.session.get(User, claims.user_id)
         if (
             user is None
             or not user.is_active
-            or not fingerprints_match(self._fingerprint(user), data.get("pwd"))
+            or not fingerprints_match(self._fingerprint(user), claims.fingerprint)
         ):
             raise InvalidInput.single("token", INVALID_RESET)
         await self.users.reset_password(user, new_password)
         return user
-
-    def _reset_serializer(self) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(self.settings.get_secret_key(), salt=RESET_SALT)

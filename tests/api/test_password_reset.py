@@ -13,8 +13,8 @@ from itsdangerous import URLSafeTimedSerializer
 
 from backoffice import BackOffice, Settings
 from backoffice.models import UserUpdate
+from backoffice.security.reset_tokens import SALT as RESET_SALT
 from backoffice.services import Caller
-from backoffice.services.auth import RESET_SALT
 from tests.smtp import Delivered, MailServer, closed_port
 
 REQUEST = "/api/auth/password-reset"
