@@ -5,6 +5,7 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -100,6 +101,19 @@ async def make_user(
     async with office.session() as session:
         user = await office.users(session, Caller.operator("system")).create(data)
     return Account(user, password)
+
+
+def assert_problem(response: httpx2.Response, status: int) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status; returns its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["instance"] == response.request.url.path
+    assert body["type"] and body["title"] and body["detail"]
+    if status == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+    return body
 
 
 async def bearer(

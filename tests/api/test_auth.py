@@ -7,7 +7,7 @@ from typing import Any
 import httpx2
 import jwt
 import pytest
-from conftest import DEFAULT_PASSWORD, Account, bearer, make_user
+from conftest import DEFAULT_PASSWORD, Account, assert_problem, bearer, make_user
 from jwt.warnings import InsecureKeyLengthWarning
 from passlib.context import CryptContext
 
@@ -18,16 +18,6 @@ from backoffice.security.sessions import credentials_fingerprint
 
 LOGIN = "/api/auth/login"
 ME = "/api/users/me"
-
-
-def assert_problem(response: httpx2.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["instance"] == response.request.url.path
-    assert body["type"] and body["title"] and body["detail"]
-    return body
 
 
 def assert_unauthorized(response: httpx2.Response) -> None:

@@ -5,25 +5,13 @@ from typing import Any
 
 import httpx2
 import pytest
-from conftest import Account, bearer
+from conftest import Account, assert_problem, bearer
 
 from backoffice import BackOffice
 from backoffice.models import Post
 
 POSTS = "/api/posts/"
 POST_FIELDS = {"id", "title", "body", "published", "author_id", "created_at", "updated_at"}
-
-
-def assert_problem(response: httpx2.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["instance"] == response.request.url.path
-    assert body["type"] and body["title"] and body["detail"]
-    if status == 401:
-        assert response.headers["www-authenticate"] == "Bearer"
-    return body
 
 
 async def write(

@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from conftest import TEST_SECRET_KEY, Account, cheap_hashing
+from conftest import TEST_SECRET_KEY, Account, assert_problem, cheap_hashing
 from fastapi import FastAPI
 from pydantic import ValidationError
 
@@ -17,16 +17,6 @@ from backoffice import BackOffice, Settings, __version__
 from backoffice.config import MIN_SECRET_KEY_LENGTH, SecretKeyError
 
 STRONG_KEY = "kX3v9-Qm2pL8zR5tW1yB7nC4hJ6dF0gS-aE2uI9oP3"
-
-
-def assert_problem(response: httpx2.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["instance"] == response.request.url.path
-    assert body["type"] and body["title"] and body["detail"]
-    return body
 
 
 def client_for(app: FastAPI, *, raise_app_exceptions: bool = True) -> httpx2.AsyncClient:

@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from conftest import DEFAULT_PASSWORD, Account, bearer, make_user
+from conftest import DEFAULT_PASSWORD, Account, assert_problem, bearer, make_user
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -27,18 +27,6 @@ PUBLIC_FIELDS = {
     "updated_at",
     "last_login",
 }
-
-
-def assert_problem(response: httpx2.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["instance"] == response.request.url.path
-    assert body["type"] and body["title"] and body["detail"]
-    if status == 401:
-        assert response.headers["www-authenticate"] == "Bearer"
-    return body
 
 
 def error_fields(body: dict[str, Any]) -> set[str]:

@@ -84,8 +84,8 @@ def _run_in_own_thread(coroutine: Coroutine[Any, Any, None]) -> None:
         raise errors[0]
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[str]:
+def _serve(tmp_path: Path, **options: Any) -> Iterator[str]:
+    """Prepare a database and run backoffice under a real uvicorn; yields its base URL."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
@@ -94,6 +94,7 @@ def live_server(tmp_path: Path) -> Iterator[str]:
         secret_key=TEST_SECRET_KEY,
         base_url=base_url,
         **cheap_hashing(),
+        **options,
     )
     _run_in_own_thread(_prepare(settings))
     office = BackOffice(settings)
@@ -110,6 +111,19 @@ def live_server(tmp_path: Path) -> Iterator[str]:
     yield base_url
     server.should_exit = True
     thread.join(timeout=20)
+
+
+def _page(browser: Browser, base_url: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=base_url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[str]:
+    yield from _serve(tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -126,11 +140,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, live_server: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=live_server)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+    yield from _page(browser, live_server)
 
 
 # -- a live server that sends mail to a real local SMTP server -------------------------------
@@ -147,37 +157,9 @@ def mail_server() -> Iterator[MailServer]:
 @pytest.fixture
 def mailing_live_server(tmp_path: Path, mail_server: MailServer) -> Iterator[str]:
     """Like ``live_server``, with mail going to ``mail_server`` and links on its own address."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=POSTGRES_URL or f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}",
-        secret_key=TEST_SECRET_KEY,
-        base_url=base_url,
-        **cheap_hashing(),
-        **mail_server.settings(),
-    )
-    _run_in_own_thread(_prepare(settings))
-    office = BackOffice(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(office.create_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield base_url
-    server.should_exit = True
-    thread.join(timeout=20)
+    yield from _serve(tmp_path, **mail_server.settings())
 
 
 @pytest.fixture
 def mailing_page(browser: Browser, mailing_live_server: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=mailing_live_server)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+    yield from _page(browser, mailing_live_server)
