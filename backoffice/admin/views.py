@@ -56,9 +56,16 @@ class ServiceModelView(ModelView):
     page_size = 25
     page_size_options: ClassVar[list[int]] = [10, 25, 50, 100]
 
-    def is_accessible(self, request: Request) -> bool:
+    permission_resource: ClassVar[str] = ""
+    """The resource whose view/add/change/delete permissions govern this view."""
+
+    def allows(self, request: Request, action: str) -> bool:
+        """May the signed-in staff user ``action`` (view, add, change, delete) this resource?"""
         user = getattr(request.state, "user", None)
         return bool(user is not None and user.is_admin)
+
+    def is_accessible(self, request: Request) -> bool:
+        return self.allows(request, "view")
 
     def is_visible(self, request: Request) -> bool:
         return self.is_accessible(request)
