@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     project_name: str = "backoffice"
     """Shown in the admin title and the API docs."""
 
+    logo_url: str | None = None
+    """Image shown in the admin's header instead of the project name (a URL or a path)."""
+
     database_url: str = "sqlite+aiosqlite:///./backoffice.db"
     """SQLAlchemy async URL: ``sqlite+aiosqlite:///…`` or ``postgresql+asyncpg://…``."""
 

@@ -18,12 +18,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backoffice import __version__
 from backoffice.config import Settings
 from backoffice.db import SessionMaker, create_engine, create_session_maker, session_scope
-from backoffice.models import Post, User, UserUpdate
+from backoffice.models import Group, Post, User, UserUpdate
 from backoffice.registry import ImproperlyConfigured, Registry, Resource, find_schema
 from backoffice.security import HashParameters, PasswordHasher
 from backoffice.services import Caller, PostService, UserService
 from backoffice.services.auth import AuthService
 from backoffice.services.mail import Mailer
+from backoffice.services.permissions import PermissionService, catalogue
 from backoffice.services.resources import ResourceService
 
 if TYPE_CHECKING:
@@ -67,6 +68,12 @@ class BackOffice:
 
     def posts(self, session: AsyncSession, caller: Caller) -> PostService:
         return PostService(session, caller)
+
+    def permissions(self, session: AsyncSession, caller: Caller) -> PermissionService:
+        """Groups, the permission catalogue and who holds what."""
+        return PermissionService(
+            session, caller, catalogue((r.name, r.label_plural) for r in self.registry)
+        )
 
     def service(self, name: str, session: AsyncSession, caller: Caller) -> Any:
         """The service of the registered resource ``name`` (its subclass, if one was given)."""
@@ -151,29 +158,46 @@ class BackOffice:
         return self.registry.add(resource)
 
     def _register_builtins(self) -> None:
+        from backoffice.admin.groups import GroupAdmin
         from backoffice.admin.posts import PostAdmin
         from backoffice.admin.users import UserAdmin
-        from backoffice.api import posts, users
+        from backoffice.api import groups, posts, users
 
-        for resource in (
-            self.register(
-                User,
-                name="users",
-                service=UserService,  # type: ignore[arg-type]
-                admin=UserAdmin,
-                api=users.router,
-                update_schema=UserUpdate,
+        for resource, factory in (
+            (
+                self.register(
+                    User,
+                    name="users",
+                    service=UserService,  # type: ignore[arg-type]
+                    admin=UserAdmin,
+                    api=users.router,
+                    update_schema=UserUpdate,
+                ),
+                self.users,
             ),
-            self.register(
-                Post,
-                name="posts",
-                service=PostService,  # type: ignore[arg-type]
-                admin=PostAdmin,
-                api=posts.router,
+            (
+                self.register(
+                    Post,
+                    name="posts",
+                    service=PostService,  # type: ignore[arg-type]
+                    admin=PostAdmin,
+                    api=posts.router,
+                ),
+                self.posts,
+            ),
+            (
+                self.register(
+                    Group,
+                    name="groups",
+                    service=PermissionService,  # type: ignore[arg-type]
+                    admin=GroupAdmin,
+                    api=groups.router,
+                ),
+                self.permissions,
             ),
         ):
             # The built-in services predate the generic one and take their own arguments.
-            resource.extra["factory"] = getattr(self, resource.name)
+            resource.extra["factory"] = factory
 
     def session(self) -> Any:
         """``async with office.session() as s:`` one unit of work, committed at the end."""

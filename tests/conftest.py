@@ -2,7 +2,7 @@
 is set), a real app, real HTTP through ASGI, real (cheap) password hashing."""
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from backoffice import BackOffice, Settings
-from backoffice.models import User, UserAdminCreate
+from backoffice.models import ACTIONS, User, UserAccess, UserAdminCreate
 from backoffice.services import Caller
 
 TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -129,9 +129,26 @@ async def superuser(office: BackOffice) -> Account:
     return await make_user(office, "root", is_staff=True, is_superuser=True)
 
 
+STAFF_PERMISSIONS = [
+    *(f"{resource}.{action}" for resource in ("users", "posts") for action in ACTIONS),
+    "audit.view",
+]
+"""What the ``staff`` fixture holds: everything about users and posts, and the audit log."""
+
+
+async def grant(
+    office: BackOffice, account: Account, permissions: list[str], groups: Sequence[str] = ()
+) -> None:
+    """Give ``account`` these permission codes directly (and these group memberships)."""
+    async with office.session() as session:
+        await office.permissions(session, Caller.operator("system")).set_access(
+            account.id, UserAccess(permissions=permissions, groups=list(groups))
+        )
+
+
 @pytest.fixture
 async def staff(office: BackOffice) -> Account:
-    return await make_user(office, "staffer", is_staff=True)
+    return await make_staff(office, "staffer")
 
 
 @pytest.fixture
@@ -142,3 +159,10 @@ async def alice(office: BackOffice) -> Account:
 @pytest.fixture
 async def bob(office: BackOffice) -> Account:
     return await make_user(office, "bob")
+
+
+async def make_staff(office: BackOffice, username: str, **flags: bool) -> Account:
+    """A staff account holding ``STAFF_PERMISSIONS``."""
+    account = await make_user(office, username, is_staff=True, **flags)
+    await grant(office, account, STAFF_PERMISSIONS)
+    return account

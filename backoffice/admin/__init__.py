@@ -11,7 +11,9 @@ from starlette.staticfiles import StaticFiles
 from backoffice.admin.audit import AuditEntryAdmin
 from backoffice.admin.auth import AdminAuth
 from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
+from backoffice.admin.export import install_export
 from backoffice.admin.headers import SecurityHeadersMiddleware
+from backoffice.admin.pages import install_pages
 from backoffice.admin.password_reset import password_reset_routes
 from backoffice.admin.resources import ResourceAdmin
 from backoffice.admin.views import ServiceModelView
@@ -29,6 +31,7 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
         engine=office.engine,
         base_url=settings.admin_path,
         title=settings.project_name,
+        logo_url=settings.logo_url or None,
         authentication_backend=auth_backend,
         templates_dir=str(resource_dir("templates")),
     )
@@ -41,8 +44,10 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
         0, Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     )
     _make_logout_post_only(admin)
+    install_export(admin)  # streamed, secret-free; SQLAdmin's own is never reachable
     auth_backend.admin = admin
     admin.admin.router.routes.extend(password_reset_routes(office, admin))
+    install_pages(admin)
     admin.admin.router.routes.append(
         Mount(
             "/_backoffice",

@@ -12,6 +12,7 @@ class AuditEntryAdmin(ServiceModelView, model=AuditEntry):
     name = "Audit entry"
     name_plural = "Audit log"
     icon = "fa-solid fa-clock-rotate-left"
+    permission_resource = "audit"
 
     can_create = False
     can_edit = False
@@ -25,6 +26,17 @@ class AuditEntryAdmin(ServiceModelView, model=AuditEntry):
         AuditEntry.object_type,
         AuditEntry.object_id,
         AuditEntry.object_repr,
+    ]
+    column_export_list: ClassVar[list[Any]] = [
+        AuditEntry.id,
+        AuditEntry.at,
+        AuditEntry.actor,
+        AuditEntry.door,
+        AuditEntry.action,
+        AuditEntry.object_type,
+        AuditEntry.object_id,
+        AuditEntry.object_repr,
+        AuditEntry.changes,
     ]
     column_searchable_list: ClassVar[list[Any]] = [
         AuditEntry.actor,

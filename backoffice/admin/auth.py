@@ -11,6 +11,7 @@ from backoffice.admin.csrf import new_csrf_token
 from backoffice.errors import AuthenticationFailed, InvalidInput, Throttled
 from backoffice.services import Caller
 from backoffice.services.auth import AuthService
+from backoffice.services.base import permission_codes
 
 if TYPE_CHECKING:
     from sqladmin import Admin
@@ -76,6 +77,11 @@ class AdminAuth(AuthenticationBackend):
                 user = await self._auth(session).user_for_admin_session(
                     request.session.get(SESSION_KEY)
                 )
+                # Loaded once per request: menus, buttons and routes all ask.
+                assert user.id is not None
+                permissions = (
+                    None if user.is_superuser else await permission_codes(session, user.id)
+                )
         except AuthenticationFailed:
             request.session.pop(SESSION_KEY, None)
             if request.method == "GET":
@@ -85,6 +91,7 @@ class AdminAuth(AuthenticationBackend):
                 )
             return False
         request.state.user = user
+        request.state.permissions = permissions
         return True
 
     async def get_user_id(self, request: Request) -> Any:
@@ -118,4 +125,8 @@ def safe_next(value: object, admin_path: str) -> str | None:
 
 def admin_caller(request: Request) -> Caller:
     """The signed-in staff user, as the services see them."""
-    return Caller(user=request.state.user, door="admin")
+    return Caller(
+        user=request.state.user,
+        door="admin",
+        permissions=getattr(request.state, "permissions", None),
+    )

@@ -7,6 +7,7 @@ from wtforms import TextAreaField
 
 from backoffice.admin.views import ServiceModelView
 from backoffice.models import Post, PostCreate, PostUpdate
+from backoffice.services.posts import AUDIT_TYPE
 
 EDITABLE = ["title", "body", "published"]
 
@@ -15,6 +16,8 @@ class PostAdmin(ServiceModelView, model=Post):
     name = "Post"
     name_plural = "Posts"
     icon = "fa-solid fa-file-lines"
+    permission_resource = "posts"
+    audit_type = AUDIT_TYPE
 
     column_list: ClassVar[list[Any]] = [
         Post.id,

@@ -19,6 +19,14 @@ if TYPE_CHECKING:
     from backoffice.office import BackOffice
 
 T = TypeVar("T")
+SQLADMIN_ACTIONS = {
+    "list": "view",
+    "details": "view",
+    "export": "view",
+    "create": "add",
+    "edit": "change",
+    "delete": "delete",
+}
 S = TypeVar("S", bound=BaseModel)
 
 
@@ -50,19 +58,46 @@ class ServiceModelView(ModelView):
     """Set when the view is registered with a BackOffice (each office gets its own subclass)."""
 
     form_base_class = CSRFForm
-    can_export = False
-    """Export arrives with secret-free, formula-safe streaming; until then it is off."""
+    can_export = True
+    """Offer CSV and JSON export of the list's rows (search, filters and sort applied): streamed,
+    secret-looking columns never written, formulas neutralised (see ``backoffice.admin.export``).
+    Needs the ``view`` permission. Set False to offer no export."""
+    list_template = "backoffice/list.html"
+    """SQLAdmin's list, with export links that keep the list's query."""
 
     page_size = 25
     page_size_options: ClassVar[list[int]] = [10, 25, 50, 100]
+
+    details_template = "backoffice/details.html"
+    edit_template = "backoffice/edit.html"
+    """SQLAdmin's pages plus the links to an object's own pages (history, set password)."""
+
+    audit_type: ClassVar[str] = ""
+    """The ``object_type`` of this view's rows in the audit log (the resource name); empty means
+    the view has no history page."""
 
     permission_resource: ClassVar[str] = ""
     """The resource whose view/add/change/delete permissions govern this view."""
 
     def allows(self, request: Request, action: str) -> bool:
-        """May the signed-in staff user ``action`` (view, add, change, delete) this resource?"""
+        """May the signed-in staff user ``action`` (view, add, change, delete) this resource?
+
+        The same permissions the services check; here they decide what the admin shows
+        (menu entries, buttons, pages), and the services still refuse whatever slips past.
+        """
         user = getattr(request.state, "user", None)
-        return bool(user is not None and user.is_admin)
+        if user is None or not user.is_admin:
+            return False
+        if user.is_superuser:
+            return True
+        codes = getattr(request.state, "permissions", None) or set()
+        return f"{self.permission_resource}.{action}" in codes
+
+    def has_permission(self, request: Request, action: str, obj: Any | None = None) -> bool:
+        """SQLAdmin's questions in our permission words (list, details and export are
+        viewing; create is adding; edit is changing)."""
+        ours = SQLADMIN_ACTIONS.get(str(action))
+        return ours is not None and self.allows(request, ours)
 
     def is_accessible(self, request: Request) -> bool:
         return self.allows(request, "view")

@@ -1,4 +1,4 @@
-"""``/audit``: the audit trail, for admins."""
+"""``/audit``: the audit trail, for holders of ``audit.view``."""
 
 import re
 from datetime import UTC, datetime
@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from backoffice.api.deps import MAX_ID, CallerDep, SessionDep, require_admin
+from backoffice.api.deps import MAX_ID, CallerDep, SessionDep, require_permission
 from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
 from backoffice.errors import InvalidInput
@@ -22,7 +22,7 @@ DATE_TIME = {"format": "date-time"}
 router = APIRouter(
     prefix="/audit",
     tags=["audit"],
-    dependencies=[Depends(require_admin)],
+    dependencies=[require_permission("audit", "view")],
     responses=problem_responses(401, 403),
 )
 

@@ -7,10 +7,11 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
 from backoffice.api.deps import (
     IdPath,
     OfficeDep,
+    PermissionServiceDep,
     SessionDep,
     UserServiceDep,
     get_current_active_user,
-    require_admin,
+    require_permission,
 )
 from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
@@ -18,6 +19,8 @@ from backoffice.models import (
     Page,
     PasswordChange,
     User,
+    UserAccess,
+    UserAccessPublic,
     UserCreate,
     UserPublic,
     UserUpdate,
@@ -49,7 +52,7 @@ async def register(
 @router.get(
     "/",
     response_model=Page[UserPublic],
-    dependencies=[Depends(require_admin)],
+    dependencies=[require_permission("users", "view")],
     responses={**AUTH, **problem_responses(422)},
 )
 async def list_users(
@@ -59,7 +62,8 @@ async def list_users(
     is_staff: Annotated[bool | None, Query()] = None,
     is_superuser: Annotated[bool | None, Query()] = None,
 ) -> Page[User]:
-    """Admins only. ``sort``: id, email, username, created_at or last_login (``-`` descends)."""
+    """Needs ``users.view``. ``sort``: id, email, username, created_at or last_login
+    (``-`` descends)."""
     return await users.list(
         skip=page.skip,
         limit=page.limit,
@@ -95,30 +99,62 @@ async def change_my_password(data: PasswordChange, users: UserServiceDep) -> Res
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.get("/me/access", response_model=UserAccessPublic, responses=AUTH)
+async def read_my_access(permissions: PermissionServiceDep) -> UserAccessPublic:
+    """Your groups and permissions (``effective``: everything you may do)."""
+    assert permissions.caller.user_id is not None
+    return await permissions.access_of(permissions.caller.user_id)
+
+
 @router.get("/{user_id}", response_model=UserPublic, responses={**AUTH, **problem_responses(404)})
 async def read_user(user_id: IdPath, users: UserServiceDep) -> User:
-    """Your own account, or any account for an admin."""
+    """Your own account, or any account with ``users.view``."""
     return await users.get(user_id)
 
 
 @router.patch(
     "/{user_id}",
     response_model=UserPublic,
-    dependencies=[Depends(require_admin)],
+    dependencies=[require_permission("users", "change")],
     responses={**AUTH, **problem_responses(404, 409, 422)},
 )
 async def update_user(user_id: IdPath, data: UserUpdate, users: UserServiceDep) -> User:
-    """Admins only. Granting or revoking staff or superuser status takes a superuser."""
+    """Needs ``users.change``. Granting or revoking staff or superuser status takes a superuser."""
     return await users.update(user_id, data)
 
 
 @router.delete(
     "/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    dependencies=[Depends(require_admin)],
+    dependencies=[require_permission("users", "delete")],
     responses={**AUTH, **problem_responses(404, 409)},
 )
 async def delete_user(user_id: IdPath, users: UserServiceDep) -> Response:
-    """Admins only. The last active superuser cannot be deleted."""
+    """Needs ``users.delete``. The last active superuser cannot be deleted."""
     await users.delete(user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{user_id}/access",
+    response_model=UserAccessPublic,
+    dependencies=[require_permission("users", "view")],
+    responses={**AUTH, **problem_responses(404)},
+)
+async def read_access(user_id: IdPath, permissions: PermissionServiceDep) -> UserAccessPublic:
+    """A user's groups, direct permissions and effective permissions. Needs ``users.view``."""
+    return await permissions.access_of(user_id)
+
+
+@router.put(
+    "/{user_id}/access",
+    response_model=UserAccessPublic,
+    dependencies=[require_permission("users", "change")],
+    responses={**AUTH, **problem_responses(404, 422)},
+)
+async def replace_access(
+    user_id: IdPath, data: UserAccess, permissions: PermissionServiceDep
+) -> UserAccessPublic:
+    """Replace a user's groups and direct permissions. Needs ``users.change``, and you may only
+    grant or revoke permissions you hold yourself."""
+    return await permissions.set_access(user_id, data)

@@ -4,6 +4,20 @@ from backoffice import db as _db  # noqa: F401  (sets the naming convention befo
 from backoffice.models.audit import AuditEntry, AuditEntryPublic
 from backoffice.models.auth import AdminSession, LoginThrottle, RefreshToken, RevokedAccessToken
 from backoffice.models.common import Page, utcnow
+from backoffice.models.permissions import (
+    ACTIONS,
+    Group,
+    GroupCreate,
+    GroupPermissionLink,
+    GroupPublic,
+    GroupUpdate,
+    Permission,
+    PermissionPublic,
+    UserAccess,
+    UserAccessPublic,
+    UserGroupLink,
+    UserPermissionLink,
+)
 from backoffice.models.posts import Post, PostCreate, PostPublic, PostUpdate
 from backoffice.models.users import (
     PASSWORD_MAX_LENGTH,
@@ -18,14 +32,22 @@ from backoffice.models.users import (
 )
 
 __all__ = [
+    "ACTIONS",
     "PASSWORD_MAX_LENGTH",
     "PASSWORD_MIN_LENGTH",
     "AdminSession",
     "AuditEntry",
     "AuditEntryPublic",
+    "Group",
+    "GroupCreate",
+    "GroupPermissionLink",
+    "GroupPublic",
+    "GroupUpdate",
     "LoginThrottle",
     "Page",
     "PasswordChange",
+    "Permission",
+    "PermissionPublic",
     "Post",
     "PostCreate",
     "PostPublic",
@@ -33,8 +55,12 @@ __all__ = [
     "RefreshToken",
     "RevokedAccessToken",
     "User",
+    "UserAccess",
+    "UserAccessPublic",
     "UserAdminCreate",
     "UserCreate",
+    "UserGroupLink",
+    "UserPermissionLink",
     "UserPublic",
     "UserUpdate",
     "UserUpdateMe",

@@ -2,9 +2,10 @@
 
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import ConfigDict, EmailStr, StrictBool, field_validator
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from backoffice.models.common import (
     NO_NUL,
@@ -14,6 +15,10 @@ from backoffice.models.common import (
     reject_nul,
     updated_at_field,
 )
+from backoffice.models.permissions import UserGroupLink, UserPermissionLink
+
+if TYPE_CHECKING:
+    from backoffice.models.permissions import Group, Permission
 
 PASSWORD_MIN_LENGTH = 8
 # Bounds the work one login can cause (argon2 and bcrypt both read the whole input).
@@ -80,10 +85,21 @@ class User(UserBase, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
     last_login: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Never loaded implicitly (the services query memberships); the database deletes the links
+    # with the user.
+    groups: list["Group"] = Relationship(
+        back_populates="users",
+        link_model=UserGroupLink,
+        sa_relationship_kwargs={"passive_deletes": True, "lazy": "raise_on_sql"},
+    )
+    user_permissions: list["Permission"] = Relationship(
+        link_model=UserPermissionLink,
+        sa_relationship_kwargs={"passive_deletes": True, "lazy": "raise_on_sql"},
+    )
 
     @property
     def is_admin(self) -> bool:
-        """May manage users and other people's posts."""
+        """May enter the admin (what it may do there, its permissions say)."""
         return self.is_active and (self.is_staff or self.is_superuser)
 
 

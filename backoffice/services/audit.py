@@ -107,8 +107,8 @@ class AuditService(Service):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> Page[AuditEntry]:
-        if not self.caller.is_admin:
-            raise PermissionDenied("Only an admin may read the audit log.")
+        if not await self.may("audit", "view"):
+            raise PermissionDenied("You need the audit.view permission to read the audit log.")
         conditions: list[ColumnElement[bool]] = []
         for column, value in (
             (AuditEntry.actor_id, actor_id),

@@ -3,16 +3,23 @@
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, func, union
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice.errors import Conflict, FieldError, InvalidInput
-from backoffice.models import Page, User
+from backoffice.models import (
+    GroupPermissionLink,
+    Page,
+    Permission,
+    User,
+    UserGroupLink,
+    UserPermissionLink,
+)
 
 Door = Literal["api", "admin", "cli", "system"]
 
@@ -20,7 +27,7 @@ MAX_PAGE_SIZE = 100
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Caller:
     """Who asks and through which door.
 
@@ -31,6 +38,9 @@ class Caller:
     user: User | None
     door: Door
     trusted: bool = False
+    permissions: set[str] | None = field(default=None, compare=False, repr=False)
+    """The user's permission codes, once loaded (by ``Service.may`` or the admin's sign-in
+    check); one caller lives for one request or command."""
 
     @classmethod
     def operator(cls, door: Door = "cli") -> "Caller":
@@ -42,6 +52,8 @@ class Caller:
 
     @property
     def is_admin(self) -> bool:
+        """May enter the admin: the operator, or active staff. What they may do there is
+        decided by permissions (``Service.may``)."""
         return self.trusted or (self.user is not None and self.user.is_admin)
 
     @property
@@ -59,6 +71,24 @@ class Service:
     def __init__(self, session: AsyncSession, caller: Caller) -> None:
         self.session = session
         self.caller = caller
+
+    async def may(self, resource: str, action: str) -> bool:
+        """Does the caller hold ``resource.action`` (e.g. ``posts.change``)?
+
+        The operator and active superusers hold every permission. Permissions are staff
+        rights: an account that is not active staff holds none, whatever it was given, so a
+        permission means the same in the API and in the admin (which only staff enter), and
+        taking staff status away takes every right with it.
+        """
+        caller = self.caller
+        if caller.is_superuser:
+            return True
+        user = caller.user
+        if user is None or user.id is None or not user.is_admin:
+            return False
+        if caller.permissions is None:
+            caller.permissions = await permission_codes(self.session, user.id)
+        return f"{resource}.{action}" in caller.permissions
 
     async def fetch_page(
         self,
@@ -106,6 +136,20 @@ class Service:
                 if re.search(rf"(?<![A-Za-z0-9]){re.escape(column)}(?![A-Za-z0-9])", text):
                     raise Conflict(message, field=column) from exc
             raise Conflict("The change conflicts with existing data.") from exc
+
+
+async def permission_codes(session: AsyncSession, user_id: int) -> set[str]:
+    """The codes a user holds, directly or through groups (one query)."""
+    ids = union(
+        select(UserPermissionLink.permission_id).where(col(UserPermissionLink.user_id) == user_id),
+        select(GroupPermissionLink.permission_id)
+        .join(UserGroupLink, col(UserGroupLink.group_id) == col(GroupPermissionLink.group_id))
+        .where(col(UserGroupLink.user_id) == user_id),
+    ).subquery()
+    query = select(Permission.resource, Permission.action).where(
+        col(Permission.id).in_(select(ids.c.permission_id))
+    )
+    return {f"{resource}.{action}" for resource, action in (await session.exec(query)).all()}
 
 
 def check_page(skip: int, limit: int) -> None:

@@ -1,4 +1,8 @@
-"""Every rule about posts: who sees drafts, who may change what."""
+"""Every rule about posts: who sees drafts, who may change what.
+
+Anyone signed in writes, changes and deletes their own posts; the ``posts.*`` permissions are
+about other people's: ``view`` shows their drafts, ``add`` writes in their name, ``change`` and
+``delete`` act on their posts."""
 
 from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import col
@@ -18,9 +22,9 @@ class PostService(Service):
         return AuditService(self.session, self.caller)
 
     async def get(self, post_id: int) -> Post:
-        """A post the caller may see: published, their own, or any for an admin."""
+        """A post the caller may see: published, their own, or any with ``posts.view``."""
         post = await self.session.get(Post, post_id)
-        if post is None or not self._may_see(post):
+        if post is None or not await self._may_see(post):
             # A draft someone else wrote is reported as missing, not as forbidden.
             raise NotFound(f"Post {post_id} does not exist.")
         return post
@@ -37,7 +41,7 @@ class PostService(Service):
     ) -> Page[Post]:
         order = parse_sort(sort, POST_SORT_FIELDS, "-created_at")
         conditions: list[ColumnElement[bool]] = []
-        if not self.caller.is_admin:
+        if not await self.may("posts", "view"):
             conditions.append(
                 or_(col(Post.published).is_(True), col(Post.author_id) == self.caller.user_id)
             )
@@ -56,8 +60,10 @@ class PostService(Service):
             if self.caller.user_id is None:
                 raise InvalidInput.single("author_id", "A post needs an author.")
             author_id = self.caller.user_id
-        elif not self.caller.is_admin:
-            raise PermissionDenied("Only an admin may write a post in someone else's name.")
+        elif not await self.may("posts", "add"):
+            raise PermissionDenied(
+                "You need the posts.add permission to write in someone else's name."
+            )
         elif await self.session.get(User, author_id) is None:
             raise InvalidInput.single("author_id", f"User {author_id} does not exist.")
         post = Post.model_validate(data, update={"author_id": author_id})
@@ -68,7 +74,7 @@ class PostService(Service):
 
     async def update(self, post_id: int, data: PostUpdate) -> Post:
         post = await self.get(post_id)
-        self._require_may_change(post)
+        await self._require_may("change", post)
         before = snapshot(post)
         for key, value in data.model_dump(exclude_unset=True).items():
             if value is None and key in ("title", "body", "published"):
@@ -81,14 +87,19 @@ class PostService(Service):
 
     async def delete(self, post_id: int) -> None:
         post = await self.get(post_id)
-        self._require_may_change(post)
+        await self._require_may("delete", post)
         await self.audit.deleted(AUDIT_TYPE, post, snapshot(post))
         await self.session.delete(post)
         await self.session.flush()
 
-    def _may_see(self, post: Post) -> bool:
-        return post.published or self.caller.is_admin or post.author_id == self.caller.user_id
+    async def _may_see(self, post: Post) -> bool:
+        if post.published or post.author_id == self.caller.user_id:
+            return True
+        return await self.may("posts", "view")
 
-    def _require_may_change(self, post: Post) -> None:
-        if not (self.caller.is_admin or post.author_id == self.caller.user_id):
-            raise PermissionDenied("Only the author or an admin may change this post.")
+    async def _require_may(self, action: str, post: Post) -> None:
+        if post.author_id != self.caller.user_id and not await self.may("posts", action):
+            raise PermissionDenied(
+                f"Only the author, or someone with the posts.{action} permission, may {action} "
+                "this post."
+            )

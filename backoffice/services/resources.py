@@ -7,7 +7,7 @@ every door (API, admin, CLI) then uses the subclass.
 
 import builtins
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import ColumnElement, String, cast, func, or_
@@ -16,13 +16,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice.errors import FieldError, InvalidInput, NotFound, PermissionDenied
 from backoffice.models import Page
+from backoffice.models.permissions import Action
 from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Caller, Service, like_pattern, parse_sort
 
 if TYPE_CHECKING:
     from backoffice.registry import Resource
-
-Action = Literal["view", "add", "change", "delete"]
 
 
 class ResourceService(Service):
@@ -50,12 +49,14 @@ class ResourceService(Service):
 
     # -- permissions -------------------------------------------------------------------------
 
-    def has_permission(self, action: Action, obj: Any = None) -> bool:
-        """May the caller ``action`` this resource (this object)? Default: admins only."""
-        return self.caller.is_admin
+    async def has_permission(self, action: Action, obj: Any = None) -> bool:
+        """May the caller ``action`` this resource (this object)? Default: the caller holds
+        the ``{name}.{action}`` permission (superusers hold all). Override for per-object
+        rules; ``obj`` is None for the resource as a whole."""
+        return await self.may(self.resource.name, action)
 
-    def require(self, action: Action, obj: Any = None) -> None:
-        if not self.has_permission(action, obj):
+    async def require(self, action: Action, obj: Any = None) -> None:
+        if not await self.has_permission(action, obj):
             raise PermissionDenied(
                 f"You may not {action} {self.resource.label_plural.lower()}."
                 if obj is None
@@ -65,9 +66,9 @@ class ResourceService(Service):
     # -- reading -----------------------------------------------------------------------------
 
     async def get(self, pk: int) -> Any:
-        self.require("view")
+        await self.require("view")
         obj = await self.session.get(self.model, pk)
-        if obj is None or not self.has_permission("view", obj):
+        if obj is None or not await self.has_permission("view", obj):
             raise NotFound(f"{self.resource.label} {pk} does not exist.")
         return obj
 
@@ -80,7 +81,7 @@ class ResourceService(Service):
         sort: str | None = None,
         filters: dict[str, Any] | None = None,
     ) -> Page[Any]:
-        self.require("view")
+        await self.require("view")
         order = parse_sort(sort, frozenset(self.sort_fields), self.default_sort)
         conditions = [*self.visible_conditions(), *self._filter_conditions(filters or {})]
         if search and self.search_fields:
@@ -104,7 +105,7 @@ class ResourceService(Service):
     # -- writing -----------------------------------------------------------------------------
 
     async def create(self, data: BaseModel | dict[str, Any]) -> Any:
-        self.require("add")
+        await self.require("add")
         values = self._validated(self.resource.create_schema, data).model_dump()
         await self._check_references(values)
         await self.before_create(values)
@@ -116,9 +117,9 @@ class ResourceService(Service):
         return obj
 
     async def update(self, pk: int, data: BaseModel | dict[str, Any]) -> Any:
-        self.require("change")
+        await self.require("change")
         obj = await self.get(pk)
-        self.require("change", obj)
+        await self.require("change", obj)
         changes = self._validated(self.resource.update_schema, data).model_dump(exclude_unset=True)
         for name in [k for k, v in changes.items() if v is None]:
             if not self._nullable(name):
@@ -135,9 +136,9 @@ class ResourceService(Service):
         return obj
 
     async def delete(self, pk: int) -> None:
-        self.require("delete")
+        await self.require("delete")
         obj = await self.get(pk)
-        self.require("delete", obj)
+        await self.require("delete", obj)
         await self.before_delete(obj)
         await self.audit.deleted(self.resource.name, obj, snapshot(obj))
         await self.session.delete(obj)

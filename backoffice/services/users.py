@@ -47,8 +47,8 @@ class UserService(Service):
     # -- reading -----------------------------------------------------------------------------
 
     async def get(self, user_id: int) -> User:
-        """A user the caller may see: themselves, or anyone for an admin."""
-        if not self.caller.is_admin and self.caller.user_id != user_id:
+        """A user the caller may see: themselves, or anyone with ``users.view``."""
+        if self.caller.user_id != user_id and not await self.may("users", "view"):
             raise PermissionDenied("You may only view your own account.")
         return await self._load(user_id)
 
@@ -63,7 +63,7 @@ class UserService(Service):
         is_staff: bool | None = None,
         is_superuser: bool | None = None,
     ) -> Page[User]:
-        self._require_admin("list users")
+        await self._require("view", "list users")
         order = parse_sort(sort, USER_SORT_FIELDS, "id")
         conditions: list[ColumnElement[bool]] = []
         if search:
@@ -102,7 +102,7 @@ class UserService(Service):
         """Register (``UserCreate``) or, for admins, create with flags (``UserAdminCreate``)."""
         is_active, is_staff, is_superuser = True, False, False
         if isinstance(data, UserAdminCreate):
-            self._require_admin("create users with chosen flags")
+            await self._require("add", "create users with chosen flags")
             if (data.is_staff or data.is_superuser) and not self.caller.is_superuser:
                 raise PermissionDenied("Only a superuser can create staff or superusers.")
             is_active, is_staff, is_superuser = data.is_active, data.is_staff, data.is_superuser
@@ -130,7 +130,7 @@ class UserService(Service):
                 del changes[key]  # a required field is never cleared: null leaves it as it is
         is_self = self.caller.user_id == user_id
         if isinstance(data, UserUpdate) or not is_self:
-            self._require_admin("change other users")
+            await self._require("change", "change other users")
         user = await self._load(user_id)
         self._require_may_manage(user)
         changes_rank = any(
@@ -177,14 +177,14 @@ class UserService(Service):
 
     async def set_password(self, user_id: int, new_password: str) -> None:
         """An admin's or the operator's reset, without the current password."""
-        self._require_admin("set other users' passwords")
+        await self._require("change", "set other users' passwords")
         user = await self._load(user_id)
         self._require_may_manage(user)
         await self._store_password(user, new_password, field="password")
 
     async def delete(self, user_id: int) -> None:
         if self.caller.user_id != user_id:
-            self._require_admin("delete other users")
+            await self._require("delete", "delete other users")
         user = await self._load(user_id)
         self._require_may_manage(user)
         removes_superuser = user.is_superuser and user.is_active
@@ -217,9 +217,9 @@ class UserService(Service):
 
     # -- rules -------------------------------------------------------------------------------
 
-    def _require_admin(self, what: str) -> None:
-        if not self.caller.is_admin:
-            raise PermissionDenied(f"Only an admin may {what}.")
+    async def _require(self, action: str, what: str) -> None:
+        if not await self.may("users", action):
+            raise PermissionDenied(f"You need the users.{action} permission to {what}.")
 
     def _require_may_manage(self, user: User) -> None:
         # Staff manage ordinary accounts; a superuser account is managed by superusers (or itself).

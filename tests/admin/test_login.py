@@ -5,7 +5,7 @@ import httpx2
 from backoffice import BackOffice
 from backoffice.admin.auth import SESSION_COOKIE
 from tests.admin.conftest import AdminBrowser, csrf_token
-from tests.conftest import Account, make_user
+from tests.conftest import Account, make_staff, make_user
 
 
 async def test_anonymous_visitor_is_sent_to_login(client: httpx2.AsyncClient) -> None:
@@ -81,7 +81,7 @@ async def test_password_change_ends_existing_admin_sessions(
 async def test_demoted_staff_user_loses_the_admin_on_the_next_request(
     browser: AdminBrowser, office: BackOffice, superuser: Account
 ) -> None:
-    staffer = await make_user(office, "helper", is_staff=True)
+    staffer = await make_staff(office, "helper")
     assert (await browser.login("helper")).status_code == 302
     assert (await browser.client.get("/admin/post/list")).status_code == 200
     from backoffice.models import UserUpdate

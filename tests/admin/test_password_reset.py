@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from backoffice import BackOffice, Settings
 from backoffice.services.auth import INVALID_RESET
 from tests.admin.conftest import AdminBrowser, csrf_token, form_error
-from tests.conftest import Account, make_user
+from tests.conftest import Account, make_staff, make_user
 from tests.smtp import Delivered, MailServer
 
 BASE_URL = "https://office.example.com"
@@ -154,7 +154,7 @@ async def test_following_the_link_sets_the_password_and_ends_old_sessions_and_to
     office: BackOffice,
     mail_server: MailServer,
 ) -> None:
-    helper = await make_user(office, "helper", is_staff=True)
+    helper = await make_staff(office, "helper")
     assert (await browser.login("helper")).status_code == 302
     tokens = (
         await client.post(

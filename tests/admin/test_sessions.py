@@ -20,7 +20,7 @@ from backoffice.admin.auth import SESSION_COOKIE
 from backoffice.models import User, utcnow
 from backoffice.models.auth import AdminSession
 from tests.admin.conftest import AdminBrowser, csrf_token
-from tests.conftest import DEFAULT_PASSWORD, TEST_SECRET_KEY, Account, make_user
+from tests.conftest import DEFAULT_PASSWORD, TEST_SECRET_KEY, Account, make_staff
 
 IDLE_SECONDS = 600
 MAX_AGE_SECONDS = 3600
@@ -221,7 +221,7 @@ async def test_signing_in_gives_a_new_key_and_a_new_csrf_token(
 async def test_the_session_of_a_deleted_user_ends(
     browser: AdminBrowser, office: BackOffice, superuser: Account
 ) -> None:
-    helper = await make_user(office, "helper", is_staff=True)
+    helper = await make_staff(office, "helper")
     await browser.login("helper")
     assert await admin_works(browser.client)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import httpx2
 import pytest
-from conftest import DEFAULT_PASSWORD, Account, bearer, make_user
+from conftest import DEFAULT_PASSWORD, Account, bearer, make_staff, make_user
 from fastapi import FastAPI
 
 from backoffice import BackOffice
@@ -183,7 +183,7 @@ async def test_every_older_token_and_admin_session_of_the_user_fails_afterwards(
     superuser: Account,
     event: str,
 ) -> None:
-    helper = await make_user(office, "helper", is_staff=True)
+    helper = await make_staff(office, "helper")
     signed = await sign_in_everywhere(client, admin_client, "helper", helper.password)
     assert await signed.api_works(client) == [True, True]
     assert await signed.admin_works()
@@ -203,8 +203,8 @@ async def test_every_older_token_and_admin_session_of_the_user_fails_afterwards(
 async def test_other_users_keep_their_tokens_and_sessions(
     client: httpx2.AsyncClient, admin_client: httpx2.AsyncClient, office: BackOffice
 ) -> None:
-    helper = await make_user(office, "helper", is_staff=True)
-    other = await make_user(office, "other", is_staff=True)
+    helper = await make_staff(office, "helper")
+    other = await make_staff(office, "other")
     signed = await sign_in_everywhere(client, admin_client, "other", other.password)
 
     await operator_sets_a_password(client, office, helper, signed)
@@ -217,7 +217,7 @@ async def test_other_users_keep_their_tokens_and_sessions(
 async def test_a_refused_password_change_ends_nothing(
     client: httpx2.AsyncClient, admin_client: httpx2.AsyncClient, office: BackOffice
 ) -> None:
-    helper = await make_user(office, "helper", is_staff=True)
+    helper = await make_staff(office, "helper")
     signed = await sign_in_everywhere(client, admin_client, "helper", helper.password)
 
     weak = await client.post(
@@ -241,7 +241,7 @@ async def test_a_demoted_staff_user_loses_admin_rights_on_the_next_request(
     office: BackOffice,
     superuser: Account,
 ) -> None:
-    helper = await make_user(office, "helper", is_staff=True)
+    helper = await make_staff(office, "helper")
     signed = await sign_in_everywhere(client, admin_client, "helper", helper.password)
     staff_headers = {"Authorization": f"Bearer {signed.access_tokens[0]}"}
     assert (await client.get("/api/users/", headers=staff_headers)).status_code == 200

@@ -550,15 +550,21 @@ async def test_staff_cannot_touch_a_superuser(
     assert stored is not None and stored.full_name is None
 
 
-async def test_a_superuser_grants_staff_which_opens_the_user_list(
+async def test_staff_status_alone_opens_nothing_the_users_view_permission_opens_the_list(
     client: httpx2.AsyncClient, superuser: Account, bob: Account
 ) -> None:
-    response = await client.patch(
-        f"{USERS}{bob.id}", json={"is_staff": True}, headers=await bearer(client, "root")
-    )
-
+    root = await bearer(client, "root")
+    response = await client.patch(f"{USERS}{bob.id}", json={"is_staff": True}, headers=root)
     assert response.status_code == 200, response.text
     assert response.json()["is_staff"] is True
+    assert_problem(await client.get(USERS, headers=await bearer(client, "bob")), 403)
+
+    granted = await client.put(
+        f"{USERS}{bob.id}/access", json={"permissions": ["users.view"]}, headers=root
+    )
+
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["effective"] == ["users.view"]
     listing = await client.get(USERS, headers=await bearer(client, "bob"))
     assert listing.status_code == 200
 

@@ -130,4 +130,4 @@ def test_register_works_as_a_class_decorator(office: BackOffice) -> None:
 
 
 def test_the_built_in_resources_come_through_the_registry(office: BackOffice) -> None:
-    assert [r.name for r in office.registry] == ["users", "posts"]
+    assert [r.name for r in office.registry] == ["users", "posts", "groups"]

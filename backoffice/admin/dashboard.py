@@ -1,0 +1,78 @@
+"""The admin's front page: a few counts and the latest changes.
+
+Each block appears only to someone who may view its resource, so a staff user without
+permissions sees an empty page, never numbers. Counts are single COUNT queries, through each
+view's own count query (as its list page counts).
+"""
+
+from dataclasses import dataclass
+
+from sqladmin import Admin
+from sqladmin.authentication import login_required
+from sqlmodel import col
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from backoffice.admin.audit import AuditEntryAdmin
+from backoffice.admin.lookup import render, view_of
+from backoffice.admin.posts import PostAdmin
+from backoffice.admin.users import UserAdmin
+from backoffice.models import AuditEntry, User
+
+LATEST_ENTRIES = 10
+
+
+@dataclass(frozen=True)
+class Count:
+    label: str
+    value: int
+    url: str
+
+
+class Dashboard:
+    def __init__(self, admin: Admin) -> None:
+        self._admin_ref = admin  # the name SQLAdmin's login_required looks for
+
+    @login_required
+    async def index(self, request: Request) -> Response:
+        admin = self._admin_ref
+        counts = await self._counts(request)
+        entries = await self._latest_entries(request)
+        audit = view_of(admin, AuditEntryAdmin)
+        context = {
+            "title": "Dashboard",
+            "counts": counts,
+            "entries": entries,
+            "audit_identity": audit.identity if audit is not None else None,
+        }
+        return await render(admin, request, "backoffice/dashboard.html", context)
+
+    async def _counts(self, request: Request) -> list[Count]:
+        counts = []
+        users = view_of(self._admin_ref, UserAdmin)
+        if users is not None and users.allows(request, "view"):
+            url = str(request.url_for("admin:list", identity=users.identity))
+            active = users.count_query(request).where(col(User.is_active).is_(True))
+            counts.append(Count("Users", await users.count(request), url))
+            counts.append(Count("Active users", await users.count(request, active), url))
+        posts = view_of(self._admin_ref, PostAdmin)
+        if posts is not None and posts.allows(request, "view"):
+            url = str(request.url_for("admin:list", identity=posts.identity))
+            counts.append(Count("Posts", await posts.count(request), url))
+        return counts
+
+    async def _latest_entries(self, request: Request) -> list[AuditEntry] | None:
+        """None when the audit log is not for this user (the block is then not shown)."""
+        audit = view_of(self._admin_ref, AuditEntryAdmin)
+        if audit is None or not audit.allows(request, "view"):
+            return None
+        # The audit log page's own query, newest first; not AuditService.list, which would
+        # count the whole log for a total the dashboard does not show.
+        query = audit.list_query(request).order_by(col(AuditEntry.id).desc()).limit(LATEST_ENTRIES)
+        async with audit.office.session() as session:
+            return list((await session.exec(query)).scalars().all())
+
+
+def dashboard_route(admin: Admin) -> Route:
+    return Route("/", Dashboard(admin).index, name="index")
