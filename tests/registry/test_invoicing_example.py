@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from backoffice import BackOffice
 from examples.invoicing.models import Invoice
 from tests.admin.conftest import AdminBrowser, form_error
-from tests.conftest import make_user
+from tests.conftest import DEFAULT_PASSWORD, grant, make_user
 
 
 async def signed_in(
@@ -201,3 +201,68 @@ async def test_changes_to_a_registered_resource_are_audited_from_every_door(
     ]
     assert entries[1]["changes"] == {"amount_cents": [1200, 1500]}
     assert entries[0]["changes"] == {"amount_cents": [1500, 1600], "status": ["draft", "sent"]}
+
+
+async def test_a_staff_user_without_permission_on_invoices_sees_nothing_of_them(
+    host: httpx2.AsyncClient, host_app: FastAPI
+) -> None:
+    office: BackOffice = host_app.state.backoffice
+    invoice = await make_invoice(host, await signed_in(host, office))
+    clerk = await make_user(office, "clerk", is_staff=True)
+    await grant(office, clerk, ["posts.view"])  # something, so the admin has a page to show
+    browser = AdminBrowser(host)
+    assert (await browser.login("clerk")).status_code == 302
+
+    home = await host.get("/admin/post/list")
+    assert home.status_code == 200
+    assert "/admin/invoice/list" not in home.text and "/admin/customer/list" not in home.text
+    for path in (
+        "/admin/invoice/list",
+        f"/admin/invoice/details/{invoice['id']}",
+        f"/admin/invoice/edit/{invoice['id']}",
+        "/admin/invoice/create",
+        "/admin/customer/list",
+    ):
+        assert (await host.get(path)).status_code == 403, path
+    api = {"Authorization": f"Bearer {await token_for(host, 'clerk')}"}
+    for method, path in (("GET", "/api/invoices/"), ("GET", f"/api/invoices/{invoice['id']}")):
+        assert (await host.request(method, path, headers=api)).status_code == 403, path
+
+
+async def test_the_view_permission_alone_shows_invoices_but_offers_no_change(
+    host: httpx2.AsyncClient, host_app: FastAPI
+) -> None:
+    office: BackOffice = host_app.state.backoffice
+    invoice = await make_invoice(host, await signed_in(host, office))
+    clerk = await make_user(office, "clerk", is_staff=True)
+    await grant(office, clerk, ["invoices.view"])
+    browser = AdminBrowser(host)
+    assert (await browser.login("clerk")).status_code == 302
+
+    listing = await host.get("/admin/invoice/list")
+    assert listing.status_code == 200 and "INV-1" in listing.text
+    assert f"/admin/invoice/edit/{invoice['id']}" not in listing.text
+    assert "/admin/invoice/create" not in listing.text
+    assert (await host.get(f"/admin/invoice/edit/{invoice['id']}")).status_code == 403
+    refused = await host.post(
+        f"/admin/invoice/edit/{invoice['id']}",
+        data={"amount_cents": "1", "csrf_token": await browser.token("/admin/invoice/list")},
+    )
+    assert refused.status_code == 403
+    api = {"Authorization": f"Bearer {await token_for(host, 'clerk')}"}
+    assert (await host.get("/api/invoices/", headers=api)).json()["total"] == 1
+    changed = await host.patch(
+        f"/api/invoices/{invoice['id']}", json={"amount_cents": 1}, headers=api
+    )
+    assert changed.status_code == 403
+    async with office.session() as session:
+        stored = await session.get(Invoice, invoice["id"])
+        assert stored is not None and stored.amount_cents == 1200
+
+
+async def token_for(host: httpx2.AsyncClient, login: str) -> str:
+    response = await host.post(
+        "/api/auth/login", data={"username": login, "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
