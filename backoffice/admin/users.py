@@ -2,12 +2,14 @@
 
 from typing import Any, ClassVar
 
+from sqladmin.filters import BooleanFilter
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from wtforms import Form, PasswordField
 from wtforms.validators import InputRequired
 
 from backoffice.admin.bulk import BulkActionView, bulk_action
+from backoffice.admin.filters import RecentDateFilter
 from backoffice.admin.groups import ensure_permission_rows
 from backoffice.models import User, UserAccess, UserAdminCreate, UserUpdate
 from backoffice.services import Caller
@@ -55,6 +57,12 @@ class UserAdmin(BulkActionView, model=User):
         User.created_at,
     ]
     column_default_sort = (User.id, False)
+    column_filters: ClassVar[list[Any]] = [
+        BooleanFilter("is_active", title="Active"),
+        BooleanFilter("is_staff", title="Staff"),
+        BooleanFilter("is_superuser", title="Superuser"),
+        RecentDateFilter(User.created_at, title="Joined"),
+    ]
     column_details_exclude_list: ClassVar[list[Any]] = [User.hashed_password]
     # The export never writes hashed_password, even if named here (secret-looking names are
     # dropped by the export itself).

@@ -210,3 +210,31 @@ async def test_admin_pages_are_not_framed_sniffed_or_cached(signed_in: AdminBrow
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+async def test_list_filters_by_flags_and_joined_date(
+    signed_in: AdminBrowser, office: BackOffice
+) -> None:
+    await make_user(office, "sleeper", is_active=False)
+    await make_user(office, "veteran")
+    async with office.session() as session:
+        veteran = (await session.exec(select(User).where(User.username == "veteran"))).one()
+        veteran.created_at = veteran.created_at.replace(year=veteran.created_at.year - 2)
+        session.add(veteran)
+
+    def names(html: str) -> set[str]:
+        return {n for n in ("root", "sleeper", "veteran") if f"{n}@example.com" in html}
+
+    client = signed_in.client
+    inactive = await client.get("/admin/user/list", params={"is_active": "false"})
+    assert names(inactive.text) == {"sleeper"}
+    staff = await client.get("/admin/user/list", params={"is_staff": "true"})
+    assert names(staff.text) == {"root"}
+    recent = await client.get("/admin/user/list", params={"created_at": "30d"})
+    assert names(recent.text) == {"root", "sleeper"}
+    combined = await client.get(
+        "/admin/user/list", params={"created_at": "365d", "is_active": "true"}
+    )
+    assert names(combined.text) == {"root"}
+    nonsense = await client.get("/admin/user/list", params={"created_at": "forever"})
+    assert names(nonsense.text) == {"root", "sleeper", "veteran"}
