@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from starlette.requests import Request
 from wtforms import Form
 
-from backoffice.admin.views import ServiceModelView
+from backoffice.admin.bulk import BulkActionView
 from backoffice.models import Group, GroupCreate, GroupUpdate
 from backoffice.services import Caller
 
@@ -20,7 +20,7 @@ async def ensure_permission_rows(office: "BackOffice") -> None:
         await office.permissions(session, Caller.operator("system")).sync_catalogue()
 
 
-class GroupAdmin(ServiceModelView, model=Group):
+class GroupAdmin(BulkActionView, model=Group):
     name = "Group"
     name_plural = "Groups"
     icon = "fa-solid fa-users"

@@ -5,14 +5,14 @@ from typing import Any, ClassVar
 from starlette.requests import Request
 from wtforms import TextAreaField
 
-from backoffice.admin.views import ServiceModelView
+from backoffice.admin.bulk import BulkActionView
 from backoffice.models import Post, PostCreate, PostUpdate
 from backoffice.services.posts import AUDIT_TYPE
 
 EDITABLE = ["title", "body", "published"]
 
 
-class PostAdmin(ServiceModelView, model=Post):
+class PostAdmin(BulkActionView, model=Post):
     name = "Post"
     name_plural = "Posts"
     icon = "fa-solid fa-file-lines"

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+from pydantic import Field as PydanticField
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -67,8 +68,8 @@ def reject_nul(value: object) -> object:
     return value
 
 
-def created_at_field() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+def created_at_field(*, index: bool = False) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)
 
 
 def updated_at_field() -> Any:
@@ -81,9 +82,21 @@ def updated_at_field() -> Any:
 
 
 class Page(BaseModel, Generic[T]):
-    """One page of a list: the rows, how many match in all, and where the page starts."""
+    """One page of a list: the rows, how many match (counted up to a bound), and where the page
+    starts."""
 
     items: list[T]
-    total: int
+    total: int = PydanticField(
+        description=(
+            "How many rows match, counted up to skip + limit + a cap (1,000 rows past the end "
+            "of this page): when total_is_exact is false, at least this many match."
+        )
+    )
+    total_is_exact: bool = PydanticField(
+        description=(
+            "True when total is the exact number of matching rows; false when counting "
+            "stopped at its bound and total is a lower bound."
+        )
+    )
     skip: int
     limit: int

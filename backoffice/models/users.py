@@ -82,9 +82,11 @@ class User(UserBase, table=True):
     is_active: bool = Field(default=True, index=True)
     is_staff: bool = False
     is_superuser: bool = Field(default=False, index=True)
-    created_at: datetime = created_at_field()
+    # Indexed for the user list's sort by either (a page must not sort the whole table). The
+    # list's search uses trigram indexes that exist on PostgreSQL only (migration 0005).
+    created_at: datetime = created_at_field(index=True)
     updated_at: datetime = updated_at_field()
-    last_login: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_login: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     # Never loaded implicitly (the services query memberships); the database deletes the links
     # with the user.
     groups: list["Group"] = Relationship(

@@ -24,6 +24,11 @@ from backoffice.models import (
 Door = Literal["api", "admin", "cli", "system"]
 
 MAX_PAGE_SIZE = 100
+COUNT_CAP = 1000
+"""How many matching rows a list counts past the end of the page it returns. Counting every
+match costs time in proportion to the table (a million users: a full scan per page); counting
+at most ``skip + limit + COUNT_CAP`` keeps a page's cost bounded, and a total past that bound
+is reported as a lower bound (``Page.total_is_exact`` false)."""
 T = TypeVar("T")
 
 
@@ -68,6 +73,9 @@ class Caller:
 
 
 class Service:
+    count_cap: int = COUNT_CAP
+    """See ``COUNT_CAP``; a subclass (or a test) may count less."""
+
     def __init__(self, session: AsyncSession, caller: Caller) -> None:
         self.session = session
         self.caller = caller
@@ -100,14 +108,20 @@ class Service:
         limit: int,
     ) -> Page[T]:
         """One page of ``model`` rows matching ``conditions``, sorted by ``order`` (field,
-        descending) with the primary key as tie-breaker, and how many match in all."""
+        descending) with the primary key as tie-breaker, and how many match.
+
+        The count stops at ``skip + limit + count_cap`` rows: past that bound the page's
+        ``total`` is the bound and ``total_is_exact`` is false ("at least this many").
+        """
         check_page(skip, limit)
         field, descending = order
         column = col(getattr(model, field))
         tie_breaker = col(getattr(model, "id"))  # noqa: B009 (generic over models)
-        total = await self.session.scalar(
-            select(func.count()).select_from(model).where(*conditions)
-        )
+        bound = skip + limit + self.count_cap
+        # COUNT over a LIMITed subquery: the database stops after bound + 1 matches (the one
+        # extra row tells "exactly bound" from "more than bound").
+        matching = select(tie_breaker).where(*conditions).limit(bound + 1).subquery()
+        counted = int(await self.session.scalar(select(func.count()).select_from(matching)) or 0)
         query = (
             select(model)
             .where(*conditions)
@@ -119,7 +133,13 @@ class Service:
             .limit(limit)
         )
         rows = (await self.session.exec(query)).all()
-        return Page(items=list(rows), total=int(total or 0), skip=skip, limit=limit)
+        return Page(
+            items=list(rows),
+            total=min(counted, bound),
+            total_is_exact=counted <= bound,
+            skip=skip,
+            limit=limit,
+        )
 
     async def flush_unique(self, unique_fields: dict[str, str]) -> None:
         """Flush; a unique constraint hit (a race the pre-check lost) becomes a ``Conflict``.

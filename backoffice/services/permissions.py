@@ -148,7 +148,13 @@ class PermissionService(Service):
             for g in page.items
             if g.id is not None
         ]
-        return Page(items=items, total=page.total, skip=page.skip, limit=page.limit)
+        return Page(
+            items=items,
+            total=page.total,
+            total_is_exact=page.total_is_exact,
+            skip=page.skip,
+            limit=page.limit,
+        )
 
     async def get_group(self, group_id: int) -> GroupPublic:
         await self._require("groups", "view")

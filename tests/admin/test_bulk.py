@@ -19,7 +19,7 @@ from backoffice.services.users import LAST_SUPERUSER
 from examples.invoicing.app import create_app
 from examples.invoicing.models import Invoice
 from tests.admin.conftest import AdminBrowser
-from tests.conftest import Account, bearer, make_user
+from tests.conftest import Account, bearer, grant, make_user
 
 _ROW = re.compile(
     r'<tr class="bulk-row" data-pk="(\d+)" data-outcome="(\w+)">.*?'
@@ -199,6 +199,42 @@ async def test_an_action_the_user_may_not_do_is_not_offered_and_its_post_is_refu
         assert response.status_code == 403
     user = await user_state(office, alice.id)
     assert user is not None and user.is_active
+
+
+async def test_staff_get_only_the_actions_their_permissions_allow(
+    browser: AdminBrowser, office: BackOffice, alice: Account
+) -> None:
+    clerk = await make_user(office, "clerk", is_staff=True)
+    await grant(office, clerk, ["users.view"])
+    assert (await browser.login("clerk")).status_code == 302
+    page = await browser.client.get("/admin/user/list")
+    assert page.status_code == 200
+    assert "bulk-deactivate_selected" not in page.text
+    assert "bulk-delete_selected" not in page.text
+    token = await browser.token()
+    for name in ("deactivate_selected", "delete_selected"):
+        response = await browser.client.post(
+            f"/admin/user/bulk/{name}", data={"pks": str(alice.id), "csrf_token": token}
+        )
+        assert response.status_code == 403, name
+    user = await user_state(office, alice.id)
+    assert user is not None and user.is_active
+
+
+async def test_a_row_the_service_refuses_to_staff_is_reported_the_others_done(
+    browser: AdminBrowser, office: BackOffice, superuser: Account, alice: Account
+) -> None:
+    clerk = await make_user(office, "clerk", is_staff=True)
+    await grant(office, clerk, ["users.view", "users.change"])
+    assert (await browser.login("clerk")).status_code == 302
+    url = "/admin/user/bulk/deactivate_selected"
+    _, result = await confirm(browser, url, [superuser.id, alice.id])
+    rows = report(result.text)
+    assert rows[alice.id] == ("done", "Deactivated")
+    assert rows[superuser.id][0] == "refused"
+    assert "Only a superuser" in rows[superuser.id][1]
+    root = await user_state(office, superuser.id)
+    assert root is not None and root.is_active
 
 
 # -- a generated resource view (the invoicing example) gets "Delete selected" too -------------

@@ -9,6 +9,7 @@ from conftest import Account, assert_problem, bearer
 
 from backoffice import BackOffice
 from backoffice.models import Post
+from backoffice.services.base import COUNT_CAP
 
 POSTS = "/api/posts/"
 POST_FIELDS = {"id", "title", "body", "published", "author_id", "created_at", "updated_at"}
@@ -201,10 +202,34 @@ async def test_the_list_is_a_page_with_a_total(
     )
 
     body = response.json()
-    assert set(body) == {"items", "total", "skip", "limit"}
+    assert set(body) == {"items", "total", "total_is_exact", "skip", "limit"}
     assert [p["title"] for p in body["items"]] == ["d", "c"]
-    assert (body["total"], body["skip"], body["limit"]) == (5, 1, 2)
+    assert (body["total"], body["total_is_exact"], body["skip"], body["limit"]) == (5, True, 1, 2)
     assert all(set(item) == POST_FIELDS for item in body["items"])
+
+
+async def test_a_long_list_reports_a_lower_bound_past_the_count_cap(
+    client: httpx2.AsyncClient, office: BackOffice, alice: Account, alice_headers: dict[str, str]
+) -> None:
+    """The count stops COUNT_CAP rows past the end of the page: a list longer than that says
+    "at least" (total_is_exact false) and gives the bound; one no longer than it is exact."""
+    limit = 50
+    rows = limit + COUNT_CAP + 1
+    async with office.session() as session:
+        session.add_all(
+            Post(title=f"post {i}", published=True, author_id=alice.id) for i in range(rows)
+        )
+
+    first = (await client.get(POSTS, params={"limit": limit}, headers=alice_headers)).json()
+    further = (
+        await client.get(POSTS, params={"limit": limit, "skip": 1}, headers=alice_headers)
+    ).json()
+    found = (await client.get(POSTS, params={"search": "post 99"}, headers=alice_headers)).json()
+
+    assert (first["total"], first["total_is_exact"]) == (limit + COUNT_CAP, False)
+    assert len(first["items"]) == limit
+    assert (further["total"], further["total_is_exact"]) == (rows, True)
+    assert (found["total"], found["total_is_exact"]) == (11, True)  # 99 and 990-999
 
 
 async def test_the_list_is_newest_first_by_default(

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlmodel import SQLModel
 
 from backoffice import BackOffice, Settings
-from backoffice.models import UserAdminCreate
+from backoffice.models import UserAccess, UserAdminCreate
 from backoffice.services import Caller
 from tests.conftest import DEFAULT_PASSWORD, POSTGRES_URL, TEST_SECRET_KEY, cheap_hashing
 
@@ -62,6 +62,19 @@ async def _prepare(settings: Settings) -> None:
                 UserAdminCreate(
                     email="plain@example.com", username="plain", password=DEFAULT_PASSWORD
                 )
+            )
+            viewer = await users.create(
+                UserAdminCreate(
+                    email="viewer@example.com",
+                    username="viewer",
+                    password=DEFAULT_PASSWORD,
+                    is_staff=True,
+                )
+            )
+            assert viewer.id is not None
+            # Staff who may look at users but not change them.
+            await office.permissions(session, Caller.operator("system")).set_access(
+                viewer.id, UserAccess(permissions=["users.view"])
             )
     finally:
         await office.dispose()

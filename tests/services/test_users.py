@@ -1,6 +1,7 @@
 """UserService: the rules about accounts, checked against a real database with real hashing."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import DEFAULT_PASSWORD, Account, make_user
@@ -323,6 +324,52 @@ async def test_listing_users_pages_and_counts(office: BackOffice) -> None:
         page = await office.users(session, OPERATOR).list(skip=1, limit=2, sort="username")
     assert [u.username for u in page.items] == ["bert", "carol"]
     assert (page.total, page.skip, page.limit) == (5, 1, 2)
+
+
+async def test_a_long_list_counts_up_to_a_bound_past_the_page(office: BackOffice) -> None:
+    """The count stops at skip + limit + count_cap matches: beyond that, total is the bound
+    and says so; up to it, total is exact (the bound itself included)."""
+    for name in ["erin", "carol", "dave", "alan", "bert", "fred"]:
+        await make_user(office, name)
+    async with office.session() as session:
+        users = office.users(session, OPERATOR)
+        users.count_cap = 2
+        capped = await users.list(skip=1, limit=2, sort="username")  # bound 5, 6 match
+        at_the_bound = await users.list(skip=2, limit=2, sort="username")  # bound 6, 6 match
+        narrowed = await users.list(skip=1, limit=1, search="r")  # bound 4, 4 match
+    assert [u.username for u in capped.items] == ["bert", "carol"]
+    assert (capped.total, capped.total_is_exact) == (5, False)
+    assert [u.username for u in at_the_bound.items] == ["carol", "dave"]
+    assert (at_the_bound.total, at_the_bound.total_is_exact) == (6, True)
+    assert (narrowed.total, narrowed.total_is_exact) == (4, True)
+
+
+async def test_a_short_list_counts_exactly(office: BackOffice) -> None:
+    for name in ["erin", "carol", "dave"]:
+        await make_user(office, name)
+    async with office.session() as session:
+        page = await office.users(session, OPERATOR).list(skip=10, limit=1)
+    assert page.items == []
+    assert (page.total, page.total_is_exact) == (3, True)
+
+
+@pytest.mark.parametrize("sort", ["created_at", "-created_at", "last_login", "-last_login"])
+async def test_listing_users_sorts_by_dates_with_the_id_breaking_ties(
+    office: BackOffice, sort: str
+) -> None:
+    accounts = [await make_user(office, name) for name in ["erin", "carol", "dave"]]
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    async with office.session() as session:
+        for account, days in zip(accounts, [1, 0, 0], strict=True):
+            user = await session.get(User, account.id)
+            assert user is not None
+            user.created_at = user.last_login = moment + timedelta(days=days)
+    async with office.session() as session:
+        page = await office.users(session, OPERATOR).list(sort=sort)
+    expected = ["carol", "dave", "erin"]  # carol and dave tie: the older id first
+    if sort.startswith("-"):
+        expected.reverse()
+    assert [u.username for u in page.items] == expected
 
 
 async def test_listing_users_sorts_descending_with_a_minus(office: BackOffice) -> None:
