@@ -391,3 +391,79 @@ async def test_serve_refuses_a_first_superuser_with_a_weak_password(
     assert "BACKOFFICE_FIRST_SUPERUSER" in stderr
     assert "at least one digit" in stderr
     assert await all_users(empty_db) == []
+
+
+# -- the audit trail, through every door --------------------------------------------------
+
+
+async def test_changes_through_cli_api_and_admin_all_show_on_the_users_history_page(
+    migrated: Cli, empty_db: Settings
+) -> None:
+    import httpx2
+
+    from tests.admin.conftest import AdminBrowser, form_error
+    from tests.admin.test_history import entries
+
+    migrated.ok(
+        "createsuperuser",
+        "--no-input",
+        "--email",
+        "root@example.com",
+        "--username",
+        "root",
+        BACKOFFICE_SUPERUSER_PASSWORD=STRONG,
+    )
+    office = BackOffice(empty_db)
+    try:
+        transport = httpx2.ASGITransport(app=office.create_app())
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            signed = await client.post(
+                "/api/auth/login", data={"username": "root", "password": STRONG}
+            )
+            headers = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+            me = await client.patch(
+                "/api/users/me", json={"full_name": "Through the API"}, headers=headers
+            )
+            assert me.status_code == 200, me.text
+            user_id = me.json()["id"]
+            browser = AdminBrowser(client)
+            assert (await browser.login("root", STRONG)).status_code == 302
+            edited = await browser.submit(
+                f"/admin/user/edit/{user_id}",
+                {
+                    "email": "root@example.com",
+                    "username": "root",
+                    "full_name": "Through the admin",
+                    "is_active": "y",
+                    "is_staff": "y",
+                    "is_superuser": "y",
+                },
+            )
+            assert edited.status_code == 302, form_error(edited.text)
+
+            page = await client.get(f"/admin/user/history/{user_id}")
+            audit = await client.get(
+                "/api/audit/", params={"object_type": "users"}, headers=headers
+            )
+    finally:
+        await office.dispose()
+
+    assert page.status_code == 200
+    rows = entries(page.text)
+    assert [row.split()[3:5] for row in rows] == [
+        ["admin", "update"],
+        ["api", "update"],
+        ["cli", "create"],
+    ]
+    assert "full name : Through the API → Through the admin" in rows[0]
+    assert "full name : — → Through the API" in rows[1]
+    assert [(e["door"], e["action"]) for e in audit.json()["items"]] == [
+        ("admin", "update"),
+        ("api", "update"),
+        ("cli", "create"),
+    ]
+    admin_change, api_change, cli_create = audit.json()["items"]
+    assert admin_change["changes"]["full_name"] == ["Through the API", "Through the admin"]
+    assert api_change["changes"]["full_name"] == [None, "Through the API"]
+    assert cli_create["actor"] == "operator"
+    assert "hashed_password" not in cli_create["changes"]
