@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from backoffice.admin.audit import AuditEntryAdmin
-from backoffice.admin.lookup import render, view_of
+from backoffice.admin.lookup import AdminPage, render, view_of
 from backoffice.admin.posts import PostAdmin
 from backoffice.admin.users import UserAdmin
 from backoffice.models import AuditEntry, User
@@ -30,10 +30,7 @@ class Count:
     url: str
 
 
-class Dashboard:
-    def __init__(self, admin: Admin) -> None:
-        self._admin_ref = admin  # the name SQLAdmin's login_required looks for
-
+class Dashboard(AdminPage):
     @login_required
     async def index(self, request: Request) -> Response:
         admin = self._admin_ref

@@ -35,7 +35,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Send
 
-from backoffice.admin.lookup import service_view
+from backoffice.admin.lookup import AdminPage, service_view
 from backoffice.admin.views import ServiceModelView
 from backoffice.registry import SECRET_NAME
 from backoffice.services.audit import SECRET_CHANGED
@@ -253,10 +253,7 @@ def export_filename(view: ServiceModelView, export_type: str) -> str:
     return f"{stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}.{export_type}"
 
 
-class ExportPage:
-    def __init__(self, admin: Admin) -> None:
-        self._admin_ref = admin  # the name SQLAdmin's login_required looks for
-
+class ExportPage(AdminPage):
     @login_required
     async def export(self, request: Request) -> Response:
         view = service_view(self._admin_ref, request.path_params["identity"])

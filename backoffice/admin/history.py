@@ -14,7 +14,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from backoffice.admin.audit import AuditEntryAdmin
-from backoffice.admin.lookup import audit_id, object_or_404, render, service_view, view_of
+from backoffice.admin.lookup import (
+    AdminPage,
+    audit_id,
+    object_or_404,
+    render,
+    service_view,
+    view_of,
+)
 from backoffice.admin.views import AdminFormError, ServiceModelView
 from backoffice.services.audit import AuditService
 
@@ -53,10 +60,7 @@ def may_read_history(admin: Admin, view: ServiceModelView, request: Request) -> 
     )
 
 
-class HistoryPage:
-    def __init__(self, admin: Admin) -> None:
-        self._admin_ref = admin  # the name SQLAdmin's login_required looks for
-
+class HistoryPage(AdminPage):
     @login_required
     async def show(self, request: Request) -> Response:
         admin = self._admin_ref

@@ -71,3 +71,10 @@ async def render(
         request, template, context, status_code=status_code
     )
     return response
+
+
+class AdminPage:
+    """The base of backoffice's own admin pages (dashboard, history, set password, export)."""
+
+    def __init__(self, admin: Admin) -> None:
+        self._admin_ref = admin  # the name SQLAdmin's login_required looks for

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from backoffice.admin.lookup import object_or_404, render, service_view
+from backoffice.admin.lookup import AdminPage, object_or_404, render, service_view
 from backoffice.admin.users import UserAdmin
 from backoffice.admin.views import AdminFormError, ServiceModelView
 
@@ -24,10 +24,7 @@ def may_set_password(view: ServiceModelView, request: Request) -> bool:
     return isinstance(view, UserAdmin) and view.allows(request, "change")
 
 
-class SetPasswordPage:
-    def __init__(self, admin: Admin) -> None:
-        self._admin_ref = admin  # the name SQLAdmin's login_required looks for
-
+class SetPasswordPage(AdminPage):
     @login_required
     async def form(self, request: Request) -> Response:
         admin = self._admin_ref
