@@ -72,7 +72,9 @@ class BackOffice:
     def permissions(self, session: AsyncSession, caller: Caller) -> PermissionService:
         """Groups, the permission catalogue and who holds what."""
         return PermissionService(
-            session, caller, catalogue((r.name, r.label_plural) for r in self.registry)
+            session,
+            caller,
+            catalogue((r.name, r.label_plural) for r in self.registry if r.permissions),
         )
 
     def service(self, name: str, session: AsyncSession, caller: Caller) -> Any:
@@ -93,6 +95,8 @@ class BackOffice:
         service: type[ResourceService] | None = None,
         admin: "type[ResourceAdmin] | type[ServiceModelView] | bool" = True,
         api: APIRouter | bool = True,
+        permissions: bool = True,
+        audit: bool = True,
         label: str | None = None,
         label_plural: str | None = None,
         create_schema: type[SQLModel] | None = None,
@@ -108,6 +112,9 @@ class BackOffice:
         - ``admin``: a ``ResourceAdmin`` subclass of options, a ready SQLAdmin view class
           (a ``ServiceModelView`` subclass), or False for no admin view.
         - ``api``: True for generated routes, an ``APIRouter`` for your own, False for none.
+        - ``permissions``: give it ``{name}.view/add/change/delete`` permissions (default);
+          False lets any active staff user do everything to it.
+        - ``audit``: write every create, change and delete to the audit log (default).
         - ``create_schema``/``update_schema``/``public_schema``: default ``{Model}Create``,
           ``{Model}Update``, ``{Model}Public`` from the model's module.
 
@@ -122,6 +129,8 @@ class BackOffice:
                     service=service,
                     admin=admin,
                     api=api,
+                    permissions=permissions,
+                    audit=audit,
                     label=label,
                     label_plural=label_plural,
                     create_schema=create_schema,
@@ -154,6 +163,8 @@ class BackOffice:
             router=api if isinstance(api, APIRouter) else None,
             api=api is not False,
             admin=admin is not False,
+            permissions=permissions,
+            audit=audit,
         )
         return self.registry.add(resource)
 

@@ -51,6 +51,11 @@ class Resource:
     """Custom routes; None means generated ones (when ``api`` is on)."""
     api: bool = True
     admin: bool = True
+    permissions: bool = True
+    """Its own view/add/change/delete permissions; without them, any active staff user may
+    do everything to it (and its service's ``has_permission`` decides beyond that)."""
+    audit: bool = True
+    """Every create, change and delete is written to the audit log."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

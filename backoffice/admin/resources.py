@@ -79,7 +79,7 @@ class ResourceAdmin:
         attrs: dict[str, Any] = {
             "office": office,
             "resource_name": resource.name,
-            "permission_resource": resource.name,
+            "permission_resource": resource.name if resource.permissions else "",
             "audit_type": resource.name,
             "name": resource.label,
             "name_plural": resource.label_plural,

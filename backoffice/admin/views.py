@@ -77,7 +77,9 @@ class ServiceModelView(ModelView):
     the view has no history page."""
 
     permission_resource: ClassVar[str] = ""
-    """The resource whose view/add/change/delete permissions govern this view."""
+    """The resource whose view/add/change/delete permissions govern this view; empty: any
+    active staff user may do everything here (a resource registered with
+    ``permissions=False``)."""
 
     def allows(self, request: Request, action: str) -> bool:
         """May the signed-in staff user ``action`` (view, add, change, delete) this resource?
@@ -88,7 +90,7 @@ class ServiceModelView(ModelView):
         user = getattr(request.state, "user", None)
         if user is None or not user.is_admin:
             return False
-        if user.is_superuser:
+        if user.is_superuser or not self.permission_resource:
             return True
         codes = getattr(request.state, "permissions", None) or set()
         return f"{self.permission_resource}.{action}" in codes

@@ -51,8 +51,11 @@ class ResourceService(Service):
 
     async def has_permission(self, action: Action, obj: Any = None) -> bool:
         """May the caller ``action`` this resource (this object)? Default: the caller holds
-        the ``{name}.{action}`` permission (superusers hold all). Override for per-object
+        the ``{name}.{action}`` permission (superusers hold all), or, for a resource registered
+        with ``permissions=False``, is active staff. Override for per-object
         rules; ``obj`` is None for the resource as a whole."""
+        if not self.resource.permissions:
+            return self.caller.is_admin
         return await self.may(self.resource.name, action)
 
     async def require(self, action: Action, obj: Any = None) -> None:
@@ -113,7 +116,8 @@ class ResourceService(Service):
         self.session.add(obj)
         await self.flush_unique(self.unique_fields)
         await self.session.refresh(obj)
-        await self.audit.created(self.resource.name, obj)
+        if self.resource.audit:
+            await self.audit.created(self.resource.name, obj)
         return obj
 
     async def update(self, pk: int, data: BaseModel | dict[str, Any]) -> Any:
@@ -132,7 +136,8 @@ class ResourceService(Service):
         self.session.add(obj)
         await self.flush_unique(self.unique_fields)
         await self.session.refresh(obj)
-        await self.audit.updated(self.resource.name, obj, before)
+        if self.resource.audit:
+            await self.audit.updated(self.resource.name, obj, before)
         return obj
 
     async def delete(self, pk: int) -> None:
@@ -140,7 +145,8 @@ class ResourceService(Service):
         obj = await self.get(pk)
         await self.require("delete", obj)
         await self.before_delete(obj)
-        await self.audit.deleted(self.resource.name, obj, snapshot(obj))
+        if self.resource.audit:
+            await self.audit.deleted(self.resource.name, obj, snapshot(obj))
         await self.session.delete(obj)
         await self.session.flush()
 
