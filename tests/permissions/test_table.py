@@ -1,4 +1,4 @@
-"""One permission set, two doors: for every user kind × operation × resource, the API (bearer
+"""One permission set, two doors: for every kind of user, operation and resource, the API (bearer
 token) and the admin (session, CSRF-protected forms) both allow it or both refuse it.
 
 An allowed operation answers 2xx (the admin: its page, or a redirect after saving) and the
@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from backoffice import BackOffice
 from backoffice.models import Post, PostCreate, User
 from backoffice.services import Caller
-from examples.invoicing.models import Customer, Invoice
+from examples.invoicing.models import Invoice
 from tests.conftest import make_user
 from tests.permissions.conftest import HOLDERS, KINDS, Admin, Api, make_actor, new_client
 
@@ -74,7 +74,7 @@ async def exists(office: BackOffice, column: Any, value: str) -> bool:
 
 
 async def user_target(office: BackOffice, operation: str, door: str) -> Target:
-    account = await make_user(office, f"target-{door}")
+    account = await make_user(office, f"target{door}")
     user = account.user
     form = {"email": user.email, "username": user.username, "full_name": CHANGED, "is_active": "y"}
     return Target(account.id, user.email, form)
@@ -87,18 +87,18 @@ async def user_changed(office: BackOffice, pk: int) -> bool:
 USERS = Subject(
     resource="users",
     identity="user",
-    # POST /api/users/ is public registration, not an account made with chosen flags: the API
-    # has no "add a user" operation to compare (see test_users_add_through_the_api_...).
+    # POST /api/users/ is public registration of an ordinary account (it cannot set flags, see
+    # tests/api/test_users.py): the API has no permission-governed "add a user" to compare.
     api_path="/api/users/",
     make_target=user_target,
     new_json=lambda door, target: {},
     new_form=lambda door, target: {
-        "email": f"new-{door}@example.com",
-        "username": f"new-{door}",
+        "email": f"new{door}@example.com",
+        "username": f"new{door}",
         "password": NEW_PASSWORD,
         "is_active": "y",
     },
-    find_new=lambda office, door: exists(office, col(User.username), f"new-{door}"),
+    find_new=lambda office, door: exists(office, col(User.username), f"new{door}"),
     change_json={"full_name": CHANGED},
     changed=user_changed,
     model=User,
@@ -108,8 +108,8 @@ USERS = Subject(
 
 
 async def post_target(office: BackOffice, operation: str, door: str) -> Target:
-    writer = await make_user(office, f"writer-{door}")
-    title = f"Post by writer-{door}"
+    writer = await make_user(office, f"writer{door}")
+    title = f"Post by writer {door}"
     draft = operation == "view"
     async with office.session() as session:
         post = await office.posts(session, Caller.operator("system")).create(
@@ -309,25 +309,50 @@ DIFFERENT_BY_DESIGN = {("posts", "add")}
 """Anyone signed in writes their own posts through the API; the admin's create page is for
 holders of posts.add. Each door is held to its own rule here, not to the other's."""
 
-KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
+ADMIN_NEEDS_VIEW = (
+    "the admin refuses every page of a view (403) to staff without its view permission "
+    "(ServiceModelView.is_accessible asks only for view), so add, change or delete alone "
+    "opens no create, edit or delete page"
+)
+USER_FORM_NEEDS_VIEW = (
+    "; and the user form's save reads the account's access (UserAdmin._set_access -> "
+    "PermissionService.access_of), which needs users.view"
+)
+SERVICE_NEEDS_VIEW = (
+    "; and ResourceService.update and delete load the object with get(), which needs view, "
+    "so the API refuses them too (403 'You may not view ...')"
+)
+API_ALLOWS, ADMIN_REFUSES = {"api": True, "admin": False}, {"admin": False}
+BOTH_REFUSE = {"api": False, "admin": False}
+KNOWN_BUGS: dict[tuple[str, str, str], tuple[dict[str, bool], str]] = {
+    (resource, operation, kind): (seen, reason)
+    for kind in ("staff-direct", "staff-group")
+    for resource, operation, seen, reason in (
+        ("users", "add", ADMIN_REFUSES, ADMIN_NEEDS_VIEW + USER_FORM_NEEDS_VIEW),
+        ("users", "change", API_ALLOWS, ADMIN_NEEDS_VIEW + USER_FORM_NEEDS_VIEW),
+        ("users", "delete", API_ALLOWS, ADMIN_NEEDS_VIEW),
+        ("posts", "add", API_ALLOWS, ADMIN_NEEDS_VIEW),
+        ("posts", "change", API_ALLOWS, ADMIN_NEEDS_VIEW),
+        ("posts", "delete", API_ALLOWS, ADMIN_NEEDS_VIEW),
+        ("invoices", "add", API_ALLOWS, ADMIN_NEEDS_VIEW),
+        ("invoices", "change", BOTH_REFUSE, ADMIN_NEEDS_VIEW + SERVICE_NEEDS_VIEW),
+        ("invoices", "delete", BOTH_REFUSE, ADMIN_NEEDS_VIEW + SERVICE_NEEDS_VIEW),
+    )
+}
+"""Cells where the product does not yet do what the permission model says: what each door does
+today, and why. Such a cell is an expected failure only while it shows exactly that outcome;
+once fixed it fails, asking for its entry to go."""
 
 
-def cases() -> list[Any]:
-    params = []
-    for resource in SUBJECTS:
-        for operation in OPERATIONS:
-            for kind in KINDS:
-                reason = KNOWN_BUGS.get((resource, operation, kind))
-                marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-                params.append(
-                    pytest.param(
-                        resource, operation, kind, id=f"{resource}.{operation}-{kind}", marks=marks
-                    )
-                )
-    return params
+CASES = [
+    pytest.param(resource, operation, kind, id=f"{resource}.{operation}-{kind}")
+    for resource in SUBJECTS
+    for operation in OPERATIONS
+    for kind in KINDS
+]
 
 
-@pytest.mark.parametrize(("resource", "operation", "kind"), cases())
+@pytest.mark.parametrize(("resource", "operation", "kind"), CASES)
 async def test_both_doors_allow_and_refuse_alike(
     resource: str, operation: str, kind: str, host_app: FastAPI, office: BackOffice
 ) -> None:
@@ -344,9 +369,16 @@ async def test_both_doors_allow_and_refuse_alike(
             outcome["api"] = await through_api(subject, operation, api, office)
         outcome["admin"] = await through_admin(subject, operation, admin, office)
 
+    wanted = {door: expected(kind, resource, operation, door) for door in outcome}
+    known = KNOWN_BUGS.get((resource, operation, kind))
+    if known is not None:
+        seen, reason = known
+        assert outcome != wanted, "fixed: take this cell out of KNOWN_BUGS"
+        assert outcome == seen, f"changed, but still not as the permission model says: {outcome}"
+        pytest.xfail(reason)
     if "api" in outcome and (resource, operation) not in DIFFERENT_BY_DESIGN:
         assert outcome["api"] == outcome["admin"], (
             f"{kind}: the API {'allows' if outcome['api'] else 'refuses'} {resource}.{operation} "
             f"but the admin {'allows' if outcome['admin'] else 'refuses'} it"
         )
-    assert outcome == {door: expected(kind, resource, operation, door) for door in outcome}
+    assert outcome == wanted
