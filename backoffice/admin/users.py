@@ -101,7 +101,8 @@ class UserAdmin(BulkActionView, model=User):
         async def create(session: AsyncSession, caller: Caller) -> User:
             user = await self.office.users(session, caller).create(payload)
             assert user.id is not None
-            await self._set_access(session, caller, user.id, data)
+            if data.get("groups") or data.get("user_permissions"):
+                await self._set_access(session, caller, user.id, data)
             return user
 
         return await self.run(request, create)

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqladmin import ModelView
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from wtforms import Form, HiddenField
 
 from backoffice.admin.auth import admin_caller
 from backoffice.admin.csrf import FORM_FIELD, current_csrf_token
 from backoffice.errors import DomainError
+from backoffice.models.permissions import ACTIONS
 from backoffice.services import Caller
 
 if TYPE_CHECKING:
@@ -93,7 +95,9 @@ class ServiceModelView(ModelView):
         if user.is_superuser or not self.permission_resource:
             return True
         codes = getattr(request.state, "permissions", None) or set()
-        return f"{self.permission_resource}.{action}" in codes
+        return f"{self.permission_resource}.{action}" in codes or (
+            action == "view" and f"{self.permission_resource}.change" in codes
+        )
 
     def has_permission(self, request: Request, action: str, obj: Any | None = None) -> bool:
         """SQLAdmin's questions in our permission words (list, details and export are
@@ -102,10 +106,18 @@ class ServiceModelView(ModelView):
         return ours is not None and self.allows(request, ours)
 
     def is_accessible(self, request: Request) -> bool:
-        return self.allows(request, "view")
+        # Any one permission opens the view's pages; each page then asks for its own (a
+        # staff user who may only add reaches the create page, not the list).
+        return any(self.allows(request, action) for action in ACTIONS)
 
     def is_visible(self, request: Request) -> bool:
-        return self.is_accessible(request)
+        return self.allows(request, "view")
+
+    async def check_can_list(self, request: Request) -> bool:
+        # SQLAdmin would show the list page with no rows; a list is viewing.
+        if not self.allows(request, "view"):
+            raise HTTPException(status_code=403)
+        return True
 
     def caller(self, request: Request) -> Caller:
         return admin_caller(request)

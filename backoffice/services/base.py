@@ -81,7 +81,8 @@ class Service:
         self.caller = caller
 
     async def may(self, resource: str, action: str) -> bool:
-        """Does the caller hold ``resource.action`` (e.g. ``posts.change``)?
+        """Does the caller hold ``resource.action`` (e.g. ``posts.change``)? ``change``
+        includes ``view``.
 
         The operator and active superusers hold every permission. Permissions are staff
         rights: an account that is not active staff holds none, whatever it was given, so a
@@ -96,7 +97,9 @@ class Service:
             return False
         if caller.permissions is None:
             caller.permissions = await permission_codes(self.session, user.id)
-        return f"{resource}.{action}" in caller.permissions
+        held = caller.permissions
+        # As in Django's admin, whoever may change a resource may also view it.
+        return f"{resource}.{action}" in held or (action == "view" and f"{resource}.change" in held)
 
     async def fetch_page(
         self,

@@ -69,11 +69,18 @@ class ResourceService(Service):
     # -- reading -----------------------------------------------------------------------------
 
     async def get(self, pk: int) -> Any:
-        await self.require("view")
+        return await self._load(pk, "view")
+
+    async def _load(self, pk: int, action: Action) -> Any:
+        """The object, if the caller may ``action`` it: one they may not see is missing, one
+        they see but may not ``action`` is forbidden."""
+        await self.require(action)
         obj = await self.session.get(self.model, pk)
-        if obj is None or not await self.has_permission("view", obj):
+        if obj is not None and await self.has_permission(action, obj):
+            return obj
+        if obj is None or action == "view" or not await self.has_permission("view", obj):
             raise NotFound(f"{self.resource.label} {pk} does not exist.")
-        return obj
+        raise PermissionDenied(f"You may not {action} this {self.resource.label.lower()}.")
 
     async def list(
         self,
@@ -121,9 +128,7 @@ class ResourceService(Service):
         return obj
 
     async def update(self, pk: int, data: BaseModel | dict[str, Any]) -> Any:
-        await self.require("change")
-        obj = await self.get(pk)
-        await self.require("change", obj)
+        obj = await self._load(pk, "change")
         changes = self._validated(self.resource.update_schema, data).model_dump(exclude_unset=True)
         for name in [k for k, v in changes.items() if v is None]:
             if not self._nullable(name):
@@ -141,9 +146,7 @@ class ResourceService(Service):
         return obj
 
     async def delete(self, pk: int) -> None:
-        await self.require("delete")
-        obj = await self.get(pk)
-        await self.require("delete", obj)
+        obj = await self._load(pk, "delete")
         await self.before_delete(obj)
         if self.resource.audit:
             await self.audit.deleted(self.resource.name, obj, snapshot(obj))
