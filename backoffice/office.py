@@ -23,6 +23,7 @@ from backoffice.registry import ImproperlyConfigured, Registry, Resource, find_s
 from backoffice.security import HashParameters, PasswordHasher
 from backoffice.services import Caller, PostService, UserService
 from backoffice.services.auth import AuthService
+from backoffice.services.groups import GroupService
 from backoffice.services.mail import Mailer
 from backoffice.services.permissions import PermissionService, catalogue
 from backoffice.services.resources import ResourceService
@@ -70,12 +71,14 @@ class BackOffice:
         return PostService(session, caller)
 
     def permissions(self, session: AsyncSession, caller: Caller) -> PermissionService:
-        """Groups, the permission catalogue and who holds what."""
-        return PermissionService(
-            session,
-            caller,
-            catalogue((r.name, r.label_plural) for r in self.registry if r.permissions),
-        )
+        """The permission catalogue and who holds what."""
+        return PermissionService(session, caller, self._catalogue())
+
+    def groups(self, session: AsyncSession, caller: Caller) -> GroupService:
+        return GroupService(session, caller, self._catalogue())
+
+    def _catalogue(self) -> list[tuple[str, str, str]]:
+        return catalogue((r.name, r.label_plural) for r in self.registry if r.permissions)
 
     def service(self, name: str, session: AsyncSession, caller: Caller) -> Any:
         """The service of the registered resource ``name`` (its subclass, if one was given)."""
@@ -200,11 +203,11 @@ class BackOffice:
                 self.register(
                     Group,
                     name="groups",
-                    service=PermissionService,  # type: ignore[arg-type]
+                    service=GroupService,  # type: ignore[arg-type]
                     admin=GroupAdmin,
                     api=groups.router,
                 ),
-                self.permissions,
+                self.groups,
             ),
         ):
             # The built-in services predate the generic one and take their own arguments.

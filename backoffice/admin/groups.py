@@ -40,7 +40,7 @@ class GroupAdmin(BulkActionView, model=Group):
 
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
         async def create(session: Any, caller: Caller) -> Group | None:
-            service = self.office.permissions(session, caller)
+            service = self.office.groups(session, caller)
             codes = await service.codes_of(data.get("permissions") or [])
             payload = self.parse(
                 GroupCreate, {**data, "permissions": codes}, ["name", "permissions"]
@@ -53,7 +53,7 @@ class GroupAdmin(BulkActionView, model=Group):
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
         async def update(session: Any, caller: Caller) -> Group | None:
-            service = self.office.permissions(session, caller)
+            service = self.office.groups(session, caller)
             codes = await service.codes_of(data.get("permissions") or [])
             payload = self.parse(
                 GroupUpdate, {**data, "permissions": codes}, ["name", "permissions"]
@@ -65,4 +65,4 @@ class GroupAdmin(BulkActionView, model=Group):
         return await self.run(request, update)
 
     async def delete_model(self, request: Request, pk: Any) -> None:
-        await self.run(request, lambda s, c: self.office.permissions(s, c).delete_group(int(pk)))
+        await self.run(request, lambda s, c: self.office.groups(s, c).delete_group(int(pk)))

@@ -18,6 +18,7 @@ from backoffice.models.permissions import Action
 from backoffice.services import Caller, PostService, UserService
 from backoffice.services.auth import AccessGrant, AuthService
 from backoffice.services.base import Service
+from backoffice.services.groups import GroupService
 from backoffice.services.permissions import PermissionService
 
 if TYPE_CHECKING:
@@ -136,6 +137,15 @@ async def get_permission_service(
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 PostServiceDep = Annotated[PostService, Depends(get_post_service)]
 PermissionServiceDep = Annotated[PermissionService, Depends(get_permission_service)]
+
+
+async def get_group_service(
+    session: SessionDep, caller: CallerDep, office: OfficeDep
+) -> GroupService:
+    return office.groups(session, caller)
+
+
+GroupServiceDep = Annotated[GroupService, Depends(get_group_service)]
 
 # Row ids are 32-bit in PostgreSQL: a larger number cannot name a row, and passing it to the
 # database driver fails (an overflow) instead of finding nothing.

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from backoffice.api.deps import IdPath, PermissionServiceDep
+from backoffice.api.deps import GroupServiceDep, IdPath, PermissionServiceDep
 from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
 from backoffice.models import GroupCreate, GroupPublic, GroupUpdate, Page, PermissionPublic
-from backoffice.services.permissions import GROUP_SORT_FIELDS
+from backoffice.services.groups import GROUP_SORT_FIELDS
 
 router = APIRouter(responses=problem_responses(401, 403))
 
@@ -24,11 +24,11 @@ async def list_permissions(permissions: PermissionServiceDep) -> list[Permission
     "/groups/", response_model=Page[GroupPublic], tags=["groups"], responses=problem_responses(422)
 )
 async def list_groups(
-    permissions: PermissionServiceDep,
+    groups: GroupServiceDep,
     page: Annotated[PageQuery, Depends(page_query(GROUP_SORT_FIELDS))],
 ) -> Page[GroupPublic]:
     """Needs ``groups.view``. ``search`` looks in the name."""
-    return await permissions.list_groups(
+    return await groups.list_groups(
         skip=page.skip, limit=page.limit, search=page.search, sort=page.sort
     )
 
@@ -40,9 +40,9 @@ async def list_groups(
     tags=["groups"],
     responses=problem_responses(409, 422),
 )
-async def create_group(data: GroupCreate, permissions: PermissionServiceDep) -> GroupPublic:
+async def create_group(data: GroupCreate, groups: GroupServiceDep) -> GroupPublic:
     """Needs ``groups.add``; you may only put in permissions you hold yourself."""
-    return await permissions.create_group(data)
+    return await groups.create_group(data)
 
 
 @router.get(
@@ -51,8 +51,8 @@ async def create_group(data: GroupCreate, permissions: PermissionServiceDep) -> 
     tags=["groups"],
     responses=problem_responses(404),
 )
-async def read_group(group_id: IdPath, permissions: PermissionServiceDep) -> GroupPublic:
-    return await permissions.get_group(group_id)
+async def read_group(group_id: IdPath, groups: GroupServiceDep) -> GroupPublic:
+    return await groups.get_group(group_id)
 
 
 @router.patch(
@@ -61,11 +61,9 @@ async def read_group(group_id: IdPath, permissions: PermissionServiceDep) -> Gro
     tags=["groups"],
     responses=problem_responses(404, 409, 422),
 )
-async def update_group(
-    group_id: IdPath, data: GroupUpdate, permissions: PermissionServiceDep
-) -> GroupPublic:
+async def update_group(group_id: IdPath, data: GroupUpdate, groups: GroupServiceDep) -> GroupPublic:
     """Needs ``groups.change``; ``permissions``, when given, replaces the group's."""
-    return await permissions.update_group(group_id, data)
+    return await groups.update_group(group_id, data)
 
 
 @router.delete(
@@ -74,7 +72,7 @@ async def update_group(
     tags=["groups"],
     responses=problem_responses(404),
 )
-async def delete_group(group_id: IdPath, permissions: PermissionServiceDep) -> Response:
+async def delete_group(group_id: IdPath, groups: GroupServiceDep) -> Response:
     """Needs ``groups.delete``; its members lose the group's permissions."""
-    await permissions.delete_group(group_id)
+    await groups.delete_group(group_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

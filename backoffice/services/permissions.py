@@ -13,21 +13,17 @@ Rules:
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, delete, func, insert
+from sqlalchemy import delete, insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backoffice.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from backoffice.errors import InvalidInput, NotFound, PermissionDenied
 from backoffice.models import (
     ACTIONS,
     Group,
-    GroupCreate,
     GroupPermissionLink,
-    GroupPublic,
-    GroupUpdate,
-    Page,
     Permission,
     PermissionPublic,
     User,
@@ -40,8 +36,6 @@ from backoffice.services.audit import AuditService
 from backoffice.services.base import (
     Caller,
     Service,
-    like_pattern,
-    parse_sort,
     permission_codes,
 )
 
@@ -50,8 +44,6 @@ Catalogue = Sequence[tuple[str, str, str]]
 """(resource, action, name) for every permission there is."""
 
 AUDIT_RESOURCE = "audit"
-GROUP_SORT_FIELDS = frozenset({"id", "name"})
-GROUP_UNIQUE = {"name": "A group with this name already exists."}
 
 
 def catalogue(resources: Iterable[tuple[str, str]]) -> list[tuple[str, str, str]]:
@@ -129,86 +121,6 @@ class PermissionService(Service):
         if len(rows) != len(ids):
             raise InvalidInput.single(field, "one of the chosen entries no longer exists")
         return rows
-
-    # -- groups ------------------------------------------------------------------------------
-
-    async def list_groups(
-        self, *, skip: int = 0, limit: int = 50, search: str | None = None, sort: str | None = None
-    ) -> Page[GroupPublic]:
-        await self._require("groups", "view")
-        conditions: list[ColumnElement[bool]] = []
-        if search:
-            pattern = like_pattern(search.strip().lower())
-            conditions.append(func.lower(col(Group.name)).like(pattern, escape="\\"))
-        order = parse_sort(sort, GROUP_SORT_FIELDS, "name")
-        page = await self.fetch_page(Group, conditions, order, skip=skip, limit=limit)
-        codes = await self._group_codes([g.id for g in page.items if g.id is not None])
-        items = [
-            GroupPublic(id=g.id, name=g.name, permissions=sorted(codes.get(g.id, ())))
-            for g in page.items
-            if g.id is not None
-        ]
-        return Page(
-            items=items,
-            total=page.total,
-            total_is_exact=page.total_is_exact,
-            skip=page.skip,
-            limit=page.limit,
-        )
-
-    async def get_group(self, group_id: int) -> GroupPublic:
-        await self._require("groups", "view")
-        group = await self._load_group(group_id)
-        return await self._group_public(group)
-
-    async def create_group(self, data: GroupCreate) -> GroupPublic:
-        await self._require("groups", "add")
-        permissions = await self._permissions_named(data.permissions, field="permissions")
-        await self._require_holds({p.code for p in permissions}, "grant")
-        await self._check_group_name(data.name)
-        group = Group(name=data.name)
-        self.session.add(group)
-        await self.flush_unique(GROUP_UNIQUE)
-        assert group.id is not None
-        await self._set_group_permissions(group.id, permissions)
-        public = await self._group_public(group)
-        changes = {"name": [None, group.name], "permissions": [[], public.permissions]}
-        await self.audit.record("create", "groups", group, changes)
-        return public
-
-    async def update_group(self, group_id: int, data: GroupUpdate) -> GroupPublic:
-        await self._require("groups", "change")
-        group = await self._load_group(group_id)
-        before = await self._group_public(group)
-        values = data.model_dump(exclude_unset=True)
-        changes: dict[str, Any] = {}
-        if values.get("name") is not None and values["name"] != group.name:
-            await self._check_group_name(values["name"], exclude_id=group_id)
-            changes["name"] = [group.name, values["name"]]
-            group.name = values["name"]
-            self.session.add(group)
-            await self.flush_unique(GROUP_UNIQUE)
-        if values.get("permissions") is not None:
-            permissions = await self._permissions_named(values["permissions"], field="permissions")
-            after = {p.code for p in permissions}
-            await self._require_holds(after ^ set(before.permissions), "grant or revoke")
-            if after != set(before.permissions):
-                await self._set_group_permissions(group_id, permissions)
-                changes["permissions"] = [before.permissions, sorted(after)]
-        if changes:
-            await self.audit.record("update", "groups", group, changes)
-        return await self._group_public(group)
-
-    async def delete_group(self, group_id: int) -> None:
-        await self._require("groups", "delete")
-        group = await self._load_group(group_id)
-        public = await self._group_public(group)
-        # Deleting a group takes its permissions from its members: the same as revoking them.
-        await self._require_holds(set(public.permissions), "revoke")
-        changes = {"name": [group.name, None], "permissions": [public.permissions, []]}
-        await self.audit.record("delete", "groups", group, changes)
-        await self.session.delete(group)
-        await self.session.flush()
 
     # -- what a user holds -------------------------------------------------------------------
 
@@ -338,35 +250,6 @@ class PermissionService(Service):
         for group_id, resource, action in (await self.session.exec(query)).all():
             codes.setdefault(group_id, set()).add(f"{resource}.{action}")
         return codes
-
-    async def _group_public(self, group: Group) -> GroupPublic:
-        assert group.id is not None
-        codes = await self._group_codes([group.id])
-        return GroupPublic(
-            id=group.id, name=group.name, permissions=sorted(codes.get(group.id, ()))
-        )
-
-    async def _set_group_permissions(self, group_id: int, permissions: list[Permission]) -> None:
-        await self.session.exec(
-            delete(GroupPermissionLink).where(col(GroupPermissionLink.group_id) == group_id)
-        )
-        self.session.add_all(
-            GroupPermissionLink(group_id=group_id, permission_id=p.id) for p in permissions if p.id
-        )
-        await self.session.flush()
-
-    async def _check_group_name(self, name: str, exclude_id: int | None = None) -> None:
-        query = select(Group.id).where(col(Group.name) == name)
-        if exclude_id is not None:
-            query = query.where(col(Group.id) != exclude_id)
-        if (await self.session.exec(query)).first() is not None:
-            raise Conflict(GROUP_UNIQUE["name"], field="name")
-
-    async def _load_group(self, group_id: int) -> Group:
-        group = await self.session.get(Group, group_id)
-        if group is None:
-            raise NotFound(f"Group {group_id} does not exist.")
-        return group
 
     async def _load_user(self, user_id: int) -> User:
         user = await self.session.get(User, user_id)

@@ -82,7 +82,7 @@ async def all_codes(office: BackOffice) -> set[str]:
 
 async def make_group(office: BackOffice, name: str, permissions: list[str]) -> int:
     async with office.session() as session:
-        service = office.permissions(session, Caller.operator("system"))
+        service = office.groups(session, Caller.operator("system"))
         group = await service.create_group(GroupCreate(name=name, permissions=permissions))
     return group.id
 
