@@ -5,8 +5,7 @@ Bare Starlette + asyncpg, doing the same work as backoffice: decode the same JWT
 secret, algorithm and required claims), fetch the same rows, build the same JSON by hand. Served
 by ``uvicorn --app-dir bench floor:create_app --factory``; configured by the environment:
 ``BENCH_FLOOR_DSN`` (a plain ``postgresql://`` DSN), ``BACKOFFICE_SECRET_KEY`` and
-``BENCH_FLOOR_POOL_MAX`` (15, backoffice's pool size plus overflow). ``BENCH_FLOOR_COUNT_CAP``
-mirrors a backoffice whose list counts at most that many rows (``total_is_exact`` in the page).
+``BENCH_FLOOR_POOL_MAX`` (15, backoffice's pool size plus overflow).
 """
 
 import hashlib
@@ -32,6 +31,8 @@ ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "type", "pwd"]
 FINGERPRINT_LENGTH = 32
 MAX_PAGE_SIZE = 100
+# As backoffice.services.base.COUNT_CAP: a list counts at most skip + limit + COUNT_CAP matches.
+COUNT_CAP = 1000
 SORT_FIELDS = frozenset({"id", "email", "username", "created_at", "last_login"})
 COLUMNS = (
     "email, username, full_name, id, is_active, is_staff, is_superuser, "
@@ -84,7 +85,6 @@ class Floor:
         self.dsn = os.environ["BENCH_FLOOR_DSN"]
         self.secret = os.environ["BACKOFFICE_SECRET_KEY"]
         self.pool_max = int(os.environ.get("BENCH_FLOOR_POOL_MAX", "15"))
-        self.count_cap = int(os.environ.get("BENCH_FLOOR_COUNT_CAP", "0"))
         self.pool: asyncpg.Pool | None = None
         self.check_revoked = False
         self.heartbeat = Heartbeat()
@@ -165,14 +165,14 @@ class Floor:
                     )
                     args.append(pattern)
                 n = len(args)
-                if self.count_cap:
-                    total = await connection.fetchval(
-                        f'SELECT count(*) FROM (SELECT id FROM "user" {where} LIMIT ${n + 1}) m',
-                        *args,
-                        self.count_cap + 1,
-                    )
-                else:
-                    total = await connection.fetchval(f'SELECT count(*) FROM "user" {where}', *args)
+                # As Service.fetch_page: count at most bound + 1 matches (the extra one tells
+                # "exactly bound" from "more").
+                bound = skip + limit + COUNT_CAP
+                counted = await connection.fetchval(
+                    f'SELECT count(*) FROM (SELECT id FROM "user" {where} LIMIT ${n + 1}) m',
+                    *args,
+                    bound + 1,
+                )
                 rows = await connection.fetch(
                     f'SELECT {COLUMNS} FROM "user" {where} ORDER BY {order} '
                     f"LIMIT ${n + 1} OFFSET ${n + 2}",
@@ -183,10 +183,13 @@ class Floor:
         except Problem as problem:
             return self.problem(request, problem)
         items = [_user_json(row) for row in rows]
-        page = {"items": items, "total": total, "skip": skip, "limit": limit}
-        if self.count_cap:
-            page["total"] = min(total, self.count_cap)
-            page["total_is_exact"] = total <= self.count_cap
+        page = {
+            "items": items,
+            "total": min(counted, bound),
+            "total_is_exact": counted <= bound,
+            "skip": skip,
+            "limit": limit,
+        }
         return _json(page)
 
     @staticmethod
@@ -207,7 +210,8 @@ class Floor:
         if name not in SORT_FIELDS:
             raise Problem(422, "Invalid input", f"cannot sort by {name!r}")
         direction = "DESC" if sort.startswith("-") else "ASC"
-        order = f"{name} {direction}, id ASC" if name != "id" else f"id {direction}"
+        # The primary key breaks ties in the same direction, as Service.fetch_page does.
+        order = f"{name} {direction}, id {direction}" if name != "id" else f"id {direction}"
         return skip, limit, search, order
 
     @staticmethod

@@ -820,21 +820,23 @@ class ScenarioResult:
 async def check_same_json(servers: dict[str, Server], tokens: Tokens) -> None:
     """The floor must answer what backoffice answers, or the ratio compares different work."""
     for scenario in HTTP_SCENARIOS:
-        token = await tokens.get(scenario.caller)
-        replies = {
-            name: await fetch(server.port, "GET", scenario.path, token=token)
-            for name, server in servers.items()
-        }
-        bodies = {name: reply.json() for name, reply in replies.items()}
-        statuses = {name: reply.status for name, reply in replies.items()}
-        if set(statuses.values()) != {200} or bodies["backoffice"] != bodies["floor"]:
-            raise RuntimeError(
-                f"{scenario.path}: backoffice and floor disagree: {statuses}\n"
-                f"backoffice: {replies['backoffice'].body[:600]!r}\n"
-                f"floor:      {replies['floor'].body[:600]!r}"
-            )
-        sizes = {name: len(reply.body) for name, reply in replies.items()}
-        log(f"{scenario.path}: same JSON from both ({sizes})")
+        await check_same_reply(servers, scenario.path, await tokens.get(scenario.caller))
+
+
+async def check_same_reply(servers: dict[str, Server], path: str, token: str | None) -> None:
+    replies = {
+        name: await fetch(server.port, "GET", path, token=token) for name, server in servers.items()
+    }
+    bodies = {name: reply.json() for name, reply in replies.items()}
+    statuses = {name: reply.status for name, reply in replies.items()}
+    if set(statuses.values()) != {200} or bodies["backoffice"] != bodies["floor"]:
+        raise RuntimeError(
+            f"{path}: backoffice and floor disagree: {statuses}\n"
+            f"backoffice: {replies['backoffice'].body[:600]!r}\n"
+            f"floor:      {replies['floor'].body[:600]!r}"
+        )
+    sizes = {name: len(reply.body) for name, reply in replies.items()}
+    log(f"{path}: same JSON from both ({sizes})")
 
 
 async def run_http_scenario(
@@ -1033,6 +1035,8 @@ async def run_growth(
             for server in servers.values():
                 await server.start()
             token = await login(servers["backoffice"].port, ADMIN_USERNAME, ADMIN_PASSWORD)
+            for _label, path in GROWTH_QUERIES:
+                await check_same_reply(servers, path, token)
             for label, path in GROWTH_QUERIES:
                 for name, server in servers.items():
                     options = {"connections": 1, "threads": 1}

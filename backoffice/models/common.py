@@ -68,8 +68,8 @@ def reject_nul(value: object) -> object:
     return value
 
 
-def created_at_field(*, index: bool = False) -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)
+def created_at_field() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 def updated_at_field() -> Any:

@@ -192,6 +192,19 @@ async def test_the_openapi_schema_offers_the_password_flow(client: httpx2.AsyncC
     assert "hashed_password" not in str(schema)
 
 
+async def test_the_openapi_schema_says_when_a_list_total_is_a_lower_bound(
+    client: httpx2.AsyncClient,
+) -> None:
+    schemas = (await client.get("/api/openapi.json")).json()["components"]["schemas"]
+
+    pages = [schema for name, schema in schemas.items() if name.startswith("Page_")]
+    assert pages
+    for page in pages:
+        assert set(page["required"]) == {"items", "total", "total_is_exact", "skip", "limit"}
+        assert page["properties"]["total_is_exact"]["type"] == "boolean"
+        assert "at least" in page["properties"]["total"]["description"]
+
+
 # -- mounted in a host application -----------------------------------------------------------
 
 
