@@ -16,6 +16,7 @@ from backoffice.admin.csrf import FORM_FIELD, current_csrf_token
 from backoffice.errors import DomainError
 from backoffice.models.permissions import ACTIONS
 from backoffice.services import Caller
+from backoffice.services.base import holds
 
 if TYPE_CHECKING:
     from backoffice.office import BackOffice
@@ -95,9 +96,7 @@ class ServiceModelView(ModelView):
         if user.is_superuser or not self.permission_resource:
             return True
         codes = getattr(request.state, "permissions", None) or set()
-        return f"{self.permission_resource}.{action}" in codes or (
-            action == "view" and f"{self.permission_resource}.change" in codes
-        )
+        return holds(codes, self.permission_resource, action)
 
     def has_permission(self, request: Request, action: str, obj: Any | None = None) -> bool:
         """SQLAdmin's questions in our permission words (list, details and export are

@@ -2,7 +2,7 @@
 ``Conflict``."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -97,9 +97,7 @@ class Service:
             return False
         if caller.permissions is None:
             caller.permissions = await permission_codes(self.session, user.id)
-        held = caller.permissions
-        # As in Django's admin, whoever may change a resource may also view it.
-        return f"{resource}.{action}" in held or (action == "view" and f"{resource}.change" in held)
+        return holds(caller.permissions, resource, action)
 
     async def fetch_page(
         self,
@@ -159,6 +157,12 @@ class Service:
                 if re.search(rf"(?<![A-Za-z0-9]){re.escape(column)}(?![A-Za-z0-9])", text):
                     raise Conflict(message, field=column) from exc
             raise Conflict("The change conflicts with existing data.") from exc
+
+
+def holds(codes: Collection[str], resource: str, action: str) -> bool:
+    """Do these permission codes allow ``action`` on ``resource``? As in Django's admin,
+    whoever may change a resource may also view it."""
+    return f"{resource}.{action}" in codes or (action == "view" and f"{resource}.change" in codes)
 
 
 async def permission_codes(session: AsyncSession, user_id: int) -> set[str]:
