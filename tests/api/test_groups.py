@@ -2,8 +2,10 @@
 
 import httpx2
 from conftest import Account, assert_problem, bearer, grant, make_user
+from sqlmodel import select
 
 from backoffice import BackOffice
+from backoffice.models import UserGroupLink, UserPermissionLink
 
 GROUPS = "/api/groups/"
 
@@ -93,3 +95,21 @@ async def test_my_access_lists_what_i_may_do(
     assert plain.json()["effective"] == []
     root = await client.get("/api/users/me/access", headers=await bearer(client, "root"))
     assert "audit.view" in root.json()["effective"]
+
+
+async def test_deleting_a_member_takes_their_memberships_with_them(
+    client: httpx2.AsyncClient, office: BackOffice, superuser: Account
+) -> None:
+    root = await bearer(client, "root")
+    await client.post(GROUPS, json={"name": "Editors", "permissions": ["posts.view"]}, headers=root)
+    clerk = await make_user(office, "clerk", is_staff=True)
+    await grant(office, clerk, ["users.view"], groups=["Editors"])
+
+    assert (await client.delete(f"/api/users/{clerk.id}", headers=root)).status_code == 204
+
+    async with office.session() as session:
+        links = (await session.exec(select(UserGroupLink))).all()
+        direct = (await session.exec(select(UserPermissionLink))).all()
+    assert links == [] and direct == []
+    group = (await client.get(GROUPS, headers=root)).json()["items"][0]
+    assert group["permissions"] == ["posts.view"]
