@@ -99,13 +99,14 @@ class AuthService(Service):
                 "password", f"Password must be at most {PASSWORD_MAX_LENGTH} characters long."
             )
         keys = self.throttle.keys(login, address)
-        await self.throttle.check(keys)
+        on_record = await self.throttle.check(keys)
         try:
             user = await self.users.authenticate(login, password, staff_only=staff_only)
         except AuthenticationFailed:
             await self.throttle.record_failure(keys)
             raise AuthenticationFailed(BAD_CREDENTIALS).kept() from None
-        await self.throttle.reset(keys[:1])  # the account's count; the address's stays
+        if keys[0].key in on_record:
+            await self.throttle.reset(keys[:1])  # the account's count; the address's stays
         return user
 
     # -- the API: access and refresh tokens --------------------------------------------------

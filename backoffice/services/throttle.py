@@ -51,17 +51,22 @@ class LoginThrottleService:
             keys.append(ThrottleKey(f"address:{address[:64]}", self.policy.address_failures))
         return keys
 
-    async def check(self, keys: list[ThrottleKey]) -> None:
-        """Raise ``Throttled`` if any key must still wait."""
+    async def check(self, keys: list[ThrottleKey]) -> set[str]:
+        """Raise ``Throttled`` if any key must still wait; else the keys with failures on
+        record (so a success resets only what there is: most sign-ins have none)."""
         now = utcnow()
-        query = select(LoginThrottle).where(col(LoginThrottle.key).in_([k.key for k in keys]))
+        query = select(LoginThrottle.key, LoginThrottle.locked_until).where(
+            col(LoginThrottle.key).in_([k.key for k in keys])
+        )
+        rows = (await self.session.exec(query)).all()
         waits = [
-            (row.locked_until - now).total_seconds()
-            for row in (await self.session.exec(query)).all()
-            if row.locked_until is not None and row.locked_until > now
+            (locked_until - now).total_seconds()
+            for _, locked_until in rows
+            if locked_until is not None and locked_until > now
         ]
         if waits:
             raise Throttled(max(1, int(max(waits) + 0.999)))
+        return {key for key, _ in rows}
 
     async def record_failure(self, keys: list[ThrottleKey]) -> None:
         now = utcnow()
