@@ -77,6 +77,22 @@ async def office(settings: Settings) -> AsyncIterator[BackOffice]:
 
 
 @pytest.fixture
+async def host_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The invoicing example: a host app with its own registered tables, on the test database."""
+    from examples.invoicing.app import create_app  # its tables join the metadata here
+
+    app = create_app(settings)
+    host_office: BackOffice = app.state.backoffice
+    async with host_office.engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.drop_all)
+        await connection.run_sync(SQLModel.metadata.create_all)
+    yield app
+    async with host_office.engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.drop_all)
+    await host_office.dispose()
+
+
+@pytest.fixture
 def app(office: BackOffice) -> FastAPI:
     return office.create_app()
 

@@ -6,17 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx2
-import pytest
 from fastapi import FastAPI
-from sqlmodel import SQLModel
 from starlette.requests import Request
 
-from backoffice import BackOffice, Settings
+from backoffice import BackOffice
 from backoffice.admin.users import UserAdmin
 from backoffice.models import User, UserUpdate
 from backoffice.services import Caller
 from backoffice.services.users import LAST_SUPERUSER
-from examples.invoicing.app import create_app
 from examples.invoicing.models import Invoice
 from tests.admin.conftest import AdminBrowser
 from tests.conftest import Account, bearer, grant, make_user
@@ -238,19 +235,6 @@ async def test_a_row_the_service_refuses_to_staff_is_reported_the_others_done(
 
 
 # -- a generated resource view (the invoicing example) gets "Delete selected" too -------------
-
-
-@pytest.fixture
-async def host_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    office = app.state.backoffice
-    async with office.engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.drop_all)
-        await connection.run_sync(SQLModel.metadata.create_all)
-    yield app
-    async with office.engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.drop_all)
-    await office.dispose()
 
 
 async def test_generated_views_delete_selected_row_by_row(host_app: FastAPI) -> None:

@@ -10,32 +10,17 @@ from urllib.parse import urlsplit
 import httpx2
 import pytest
 from fastapi import FastAPI
-from sqlmodel import SQLModel
 
-from backoffice import BackOffice, Settings
+from backoffice import BackOffice
 from backoffice.models import GroupCreate
 from backoffice.services import Caller
 from examples.invoicing import models as invoicing_models
-from examples.invoicing.app import create_app
 from tests.admin.conftest import csrf_token, form_error
 from tests.conftest import DEFAULT_PASSWORD, Account, grant, make_user
 
 assert invoicing_models  # imported so the host's tables are in the metadata
 
 # -- the app --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def host_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    office: BackOffice = app.state.backoffice
-    async with office.engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.drop_all)
-        await connection.run_sync(SQLModel.metadata.create_all)
-    yield app
-    async with office.engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.drop_all)
-    await office.dispose()
 
 
 @pytest.fixture
