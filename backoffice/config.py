@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./backoffice.db"
     """SQLAlchemy async URL: ``sqlite+aiosqlite:///…`` or ``postgresql+asyncpg://…``."""
 
+    database_pool_size: int = Field(default=15, ge=1, le=1000)
+    """Connections each process keeps open (PostgreSQL). Requests beyond it wait for one."""
+
+    database_max_overflow: int = Field(default=0, ge=0, le=1000)
+    """Extra connections opened at a peak and closed as soon as they are returned. Opening
+    one costs more than a small request, so under sustained load overflow churns: raise the
+    pool size instead, within the server's ``max_connections`` over all processes."""
+
+    database_ping_after_idle_seconds: float = Field(default=1.0, ge=0, le=3600)
+    """A pooled connection idle for longer is checked (one round trip) before use, so a
+    database restart costs no request; 0 checks every one (``pool_pre_ping``). PostgreSQL."""
+
     secret_key: SecretStr | None = None
     """Signs JWTs and the admin session. Required in production (at least 32 characters)."""
 

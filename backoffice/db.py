@@ -4,12 +4,14 @@ Every door opens one session per unit of work and commits once (see ``session_sc
 only flush, so a change and what is written beside it land together or not at all.
 """
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,19 +32,61 @@ metadata = SQLModel.metadata
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
+PING_AFTER_IDLE_SECONDS = 1.0
+"""A pooled connection idle for longer than this is checked before it is handed out."""
 
-def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+
+def create_engine(
+    database_url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS, **kwargs: Any
+) -> AsyncEngine:
     """An async engine with the settings each backend needs to behave under concurrency."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
+        # Opening a file costs little, and an in-memory database has a pool without sizes.
+        kwargs.pop("pool_size", None)
+        kwargs.pop("max_overflow", None)
         connect_args = kwargs.pop("connect_args", {})
         # Wait for a writer instead of failing with "database is locked".
         connect_args.setdefault("timeout", 30)
         engine = create_async_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _ping_idle_connections(engine.sync_engine, ping_after_idle)
+    return engine
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """``pool_pre_ping``, but only for a connection that sat idle in the pool.
+
+    A server restart or a dropped network path shows up as a dead pooled connection: checking
+    one before use (a round trip; three outside autocommit) hands out a fresh one instead of
+    failing the request. Under load a connection goes back and forth within milliseconds and
+    that check would be the largest cost of a small request, while a connection that died
+    mid-traffic fails its request anyway and SQLAlchemy then replaces the whole pool. So only a
+    connection idle for over ``idle_seconds`` (0: every one) is checked.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def remember_when_idle(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # ``info`` lives as long as the DBAPI connection: a new one has no mark and no need.
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and opens another (or raises if it cannot).
+            raise DisconnectionError("a pooled connection failed its check") from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -58,6 +102,19 @@ def create_session_maker(engine: AsyncEngine) -> SessionMaker:
     # expire_on_commit=False: response models are built from rows after the commit, and an
     # expired attribute would need I/O outside the session.
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def create_read_session_maker(engine: AsyncEngine) -> SessionMaker:
+    """Sessions for requests that only read (the API's GET and HEAD), in autocommit.
+
+    Each statement is its own transaction, as in Django's default mode: no ``BEGIN`` and
+    ``COMMIT`` round trips around a lookup. A request whose statements must see one snapshot,
+    or must write together, takes ``create_session_maker``'s sessions. SQLite starts no
+    transaction for a read anyway, so there this is the ordinary session maker.
+    """
+    if is_sqlite(engine):
+        return create_session_maker(engine)
+    return create_session_maker(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 @asynccontextmanager

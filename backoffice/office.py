@@ -17,7 +17,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice import __version__
 from backoffice.config import Settings
-from backoffice.db import SessionMaker, create_engine, create_session_maker, session_scope
+from backoffice.db import (
+    SessionMaker,
+    create_engine,
+    create_read_session_maker,
+    create_session_maker,
+    session_scope,
+)
 from backoffice.models import Group, Post, User, UserUpdate
 from backoffice.registry import ImproperlyConfigured, Registry, Resource, find_schema
 from backoffice.security import HashParameters, PasswordHasher
@@ -42,8 +48,15 @@ class BackOffice:
         if settings is not None and options:
             raise TypeError("pass either a Settings object or keyword options, not both")
         self.settings = settings if settings is not None else Settings(**options)
-        self.engine = create_engine(self.settings.database_url)
+        self.engine = create_engine(
+            self.settings.database_url,
+            pool_size=self.settings.database_pool_size,
+            max_overflow=self.settings.database_max_overflow,
+            ping_after_idle=self.settings.database_ping_after_idle_seconds,
+        )
         self.session_maker: SessionMaker = create_session_maker(self.engine)
+        # For the API's reads (GET, HEAD): no transaction round trips (see db.py).
+        self.read_session_maker: SessionMaker = create_read_session_maker(self.engine)
         s = self.settings
         self.hasher = PasswordHasher(
             HashParameters(

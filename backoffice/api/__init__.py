@@ -8,14 +8,17 @@ from backoffice.registry import Registry
 
 
 def build_api_router(registry: Registry) -> APIRouter:
-    """``/auth`` and every registered resource's routes (its own, or generated ones)."""
-    router = APIRouter()
-    router.include_router(auth.router)
-    router.include_router(audit.router)
-    for resource in registry:
-        if resource.api:
-            router.include_router(resource.router or build_resource_router(resource))
-    return router
+    """``/auth`` and every registered resource's routes (its own, or generated ones).
+
+    The routes are gathered into one flat router rather than included router by router: each
+    level of ``include_router`` is walked again on every request to find the route, and the
+    sub-routers carry nothing an include would add (their prefixes and tags are already in
+    their routes' paths and tags)."""
+    routers = [auth.router, audit.router]
+    routers += [
+        resource.router or build_resource_router(resource) for resource in registry if resource.api
+    ]
+    return APIRouter(routes=[route for router in routers for route in router.routes])
 
 
 __all__ = ["build_api_router"]

@@ -28,8 +28,12 @@ if TYPE_CHECKING:
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
 
 
-async def get_office(request: Request) -> "BackOffice":
+def office_of(request: Request) -> "BackOffice":
     return request.app.state.backoffice  # type: ignore[no-any-return]
+
+
+async def get_office(request: Request) -> "BackOffice":
+    return office_of(request)
 
 
 def client_address(request: Request) -> str | None:
@@ -40,10 +44,19 @@ def client_address(request: Request) -> str | None:
 
 OfficeDep = Annotated["BackOffice", Depends(get_office)]
 
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
-async def get_session(office: OfficeDep) -> AsyncIterator[AsyncSession]:
-    """One session per request, committed when the endpoint returns without error."""
-    async with session_scope(office.session_maker) as session:
+# The dependencies every signed-in request solves take the Request and call ``office_of`` and
+# ``_verify_token`` themselves rather than depending on ``OfficeDep`` and each other: FastAPI
+# spends about as long solving one dependency as decoding the token.
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request, committed when the endpoint returns without error. A read
+    (GET, HEAD) runs in autocommit: it writes nothing that must land together."""
+    office = office_of(request)
+    maker = office.read_session_maker if request.method in SAFE_METHODS else office.session_maker
+    async with session_scope(maker) as session:
         yield session
 
 
@@ -53,53 +66,53 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
-async def get_auth_service(session: SessionDep, office: OfficeDep) -> AuthService:
-    return office.auth(session, Caller.anonymous("api"))
+async def get_auth_service(request: Request, session: SessionDep) -> AuthService:
+    return office_of(request).auth(session, Caller.anonymous("api"))
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
-async def get_access_grant(token: TokenDep, auth: AuthServiceDep) -> AccessGrant:
+async def _verify_token(request: Request, token: str | None, session: AsyncSession) -> AccessGrant:
     if not token:
         raise AuthenticationFailed("Not authenticated: send an 'Authorization: Bearer' token.")
+    auth = office_of(request).auth(session, Caller.anonymous("api"))
     return await auth.grant_for_access_token(token)
+
+
+async def get_access_grant(request: Request, token: TokenDep, session: SessionDep) -> AccessGrant:
+    return await _verify_token(request, token, session)
 
 
 AccessGrantDep = Annotated[AccessGrant, Depends(get_access_grant)]
 
 
-async def get_current_user(grant: AccessGrantDep) -> User:
-    return grant.user
+async def get_caller(request: Request, token: TokenDep, session: SessionDep) -> Caller:
+    """The signed-in account, as services see it. A token of an inactive account is refused
+    (``AuthService``), so this user is active."""
+    grant = await _verify_token(request, token, session)
+    return Caller(user=grant.user, door="api")
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+async def get_current_user(caller: CallerDep) -> User:
+    assert caller.user is not None
+    return caller.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-async def get_current_active_user(user: CurrentUser) -> User:
-    if not user.is_active:
-        raise AuthenticationFailed("This account is inactive.")
-    return user
-
-
-ActiveUser = Annotated[User, Depends(get_current_active_user)]
-
-
-async def require_admin(user: ActiveUser) -> User:
+async def require_admin(caller: CallerDep) -> User:
     """Active staff or superuser (what they may do, their permissions say)."""
-    if not user.is_admin:
+    if caller.user is None or not caller.user.is_admin:
         raise PermissionDenied("This operation is for staff only.")
-    return user
+    return caller.user
 
 
 AdminUser = Annotated[User, Depends(require_admin)]
-
-
-async def get_caller(user: ActiveUser) -> Caller:
-    return Caller(user=user, door="api")
-
-
-CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
 def require_permission(resource: str, action: Action) -> Any:
@@ -116,22 +129,18 @@ def require_permission(resource: str, action: Action) -> Any:
     return Depends(dependency)
 
 
-async def get_user_service(
-    session: SessionDep, caller: CallerDep, office: OfficeDep
-) -> UserService:
-    return office.users(session, caller)
+async def get_user_service(request: Request, session: SessionDep, caller: CallerDep) -> UserService:
+    return office_of(request).users(session, caller)
 
 
-async def get_post_service(
-    session: SessionDep, caller: CallerDep, office: OfficeDep
-) -> PostService:
-    return office.posts(session, caller)
+async def get_post_service(request: Request, session: SessionDep, caller: CallerDep) -> PostService:
+    return office_of(request).posts(session, caller)
 
 
 async def get_permission_service(
-    session: SessionDep, caller: CallerDep, office: OfficeDep
+    request: Request, session: SessionDep, caller: CallerDep
 ) -> PermissionService:
-    return office.permissions(session, caller)
+    return office_of(request).permissions(session, caller)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
@@ -140,9 +149,9 @@ PermissionServiceDep = Annotated[PermissionService, Depends(get_permission_servi
 
 
 async def get_group_service(
-    session: SessionDep, caller: CallerDep, office: OfficeDep
+    request: Request, session: SessionDep, caller: CallerDep
 ) -> GroupService:
-    return office.groups(session, caller)
+    return office_of(request).groups(session, caller)
 
 
 GroupServiceDep = Annotated[GroupService, Depends(get_group_service)]

@@ -5,12 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
 
 from backoffice.api.deps import (
+    CurrentUser,
     IdPath,
     OfficeDep,
     PermissionServiceDep,
     SessionDep,
     UserServiceDep,
-    get_current_active_user,
     require_permission,
 )
 from backoffice.api.paging import PageQuery, page_query
@@ -76,7 +76,7 @@ async def list_users(
 
 
 @router.get("/me", response_model=UserPublic, responses=AUTH)
-async def read_me(user: Annotated[User, Depends(get_current_active_user)]) -> User:
+async def read_me(user: CurrentUser) -> User:
     return user
 
 

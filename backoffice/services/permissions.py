@@ -65,9 +65,11 @@ class PermissionService(Service):
 
     # -- the catalogue -----------------------------------------------------------------------
 
-    async def sync_catalogue(self) -> list[Permission]:
-        """Create the permission rows the registry calls for and the table lacks (concurrent
-        callers may race: a row another one created first is skipped, not an error)."""
+    async def sync_catalogue(self) -> int:
+        """Create the permission rows the registry calls for and the table lacks; returns how
+        many. One statement, so it is whole even on a read's autocommit session, and
+        concurrent callers may race (a row another one created first is skipped, not an
+        error). Like Django's, these rows follow from code and are not audited."""
         existing = set(
             (await self.session.exec(select(Permission.resource, Permission.action))).all()
         )
@@ -77,7 +79,7 @@ class PermissionService(Service):
             if (r, a) not in existing
         ]
         if not missing:
-            return []
+            return 0
         dialect = self.session.get_bind().dialect.name
         upsert: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}.get(
             dialect, insert
@@ -86,13 +88,7 @@ class PermissionService(Service):
         if hasattr(statement, "on_conflict_do_nothing"):
             statement = statement.on_conflict_do_nothing()
         ids = (await self.session.exec(statement.returning(col(Permission.id)))).scalars().all()
-        created = list(
-            (await self.session.exec(select(Permission).where(col(Permission.id).in_(ids)))).all()
-        )
-        system = AuditService(self.session, Caller.operator("system"))
-        for permission in created:
-            await system.created("permissions", permission)
-        return created
+        return len(ids)
 
     async def list_permissions(self) -> list[PermissionPublic]:
         await self._require_any(("groups", "view"), ("users", "change"), what="list permissions")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import httpx2
 import pytest
 import uvicorn
-from conftest import DEFAULT_PASSWORD, POSTGRES_URL, make_user
+from conftest import DEFAULT_PASSWORD, make_user
 from sqlalchemy.engine import make_url
 
 from backoffice import BackOffice, Settings
@@ -98,17 +98,6 @@ class Traffic:
 
     def statuses(self, phase: str) -> set[int]:
         return {answer.status for answer in self.answers if answer.phase == phase}
-
-
-@pytest.fixture
-async def proxy() -> AsyncIterator[TcpProxy]:
-    assert POSTGRES_URL
-    url = make_url(POSTGRES_URL)
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
-    yield proxy
-    if proxy.is_up:
-        await proxy.stop()
 
 
 @pytest.fixture
