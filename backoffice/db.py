@@ -104,17 +104,17 @@ def create_session_maker(engine: AsyncEngine) -> SessionMaker:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-def create_read_session_maker(engine: AsyncEngine) -> SessionMaker:
-    """Sessions for requests that only read (the API's GET and HEAD), in autocommit.
+def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool, for work that only reads (the API's GET and HEAD).
 
     Each statement is its own transaction, as in Django's default mode: no ``BEGIN`` and
-    ``COMMIT`` round trips around a lookup. A request whose statements must see one snapshot,
-    or must write together, takes ``create_session_maker``'s sessions. SQLite starts no
-    transaction for a read anyway, so there this is the ordinary session maker.
+    ``COMMIT`` round trips around a lookup. Work whose statements must see one snapshot, or
+    must write together, takes ``engine`` itself. SQLite starts no transaction for a read
+    anyway, so there this is ``engine``.
     """
     if is_sqlite(engine):
-        return create_session_maker(engine)
-    return create_session_maker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @asynccontextmanager

@@ -19,8 +19,8 @@ from backoffice import __version__
 from backoffice.config import Settings
 from backoffice.db import (
     SessionMaker,
+    autocommit_engine,
     create_engine,
-    create_read_session_maker,
     create_session_maker,
     session_scope,
 )
@@ -55,8 +55,9 @@ class BackOffice:
             ping_after_idle=self.settings.database_ping_after_idle_seconds,
         )
         self.session_maker: SessionMaker = create_session_maker(self.engine)
-        # For the API's reads (GET, HEAD): no transaction round trips (see db.py).
-        self.read_session_maker: SessionMaker = create_read_session_maker(self.engine)
+        # For the API's reads (GET, HEAD) and its token checks: no transaction round trips.
+        self.read_engine = autocommit_engine(self.engine)
+        self.read_session_maker: SessionMaker = create_session_maker(self.read_engine)
         s = self.settings
         self.hasher = PasswordHasher(
             HashParameters(

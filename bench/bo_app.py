@@ -1,5 +1,5 @@
 """The backoffice under test: ``BackOffice(Settings()).create_app()`` plus, for the bench only,
-the 10 ms heartbeat and ``GET /bench/lag``.
+the 10 ms heartbeat, ``GET /bench/lag`` and ``POST /bench/verify``.
 
 Settings come from the ``BACKOFFICE_*`` environment that ``run.py`` sets. Served by
 ``uvicorn --app-dir bench bo_app:create_app --factory``.
@@ -35,7 +35,16 @@ def create_app() -> FastAPI:
             heartbeat.reset()
         return JSONResponse(report)
 
+    async def verify(request: Request) -> JSONResponse:
+        """One password verification through the product's own hasher (its thread pool and
+        limiter), nothing else: what a login is compared with."""
+        form = await request.form()
+        ok, _ = await office.hasher.verify(str(form["password"]), str(form["hashed"]))
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 400)
+
+    office: BackOffice = app.state.backoffice
     app.router.lifespan_context = lifespan
-    # A plain Starlette route: the bench's own instrument should not add FastAPI work.
+    # Plain Starlette routes: the bench's own instruments should not add FastAPI work.
     app.router.add_route("/bench/lag", lag, methods=["GET"], include_in_schema=False)
+    app.router.add_route("/bench/verify", verify, methods=["POST"], include_in_schema=False)
     return app

@@ -924,8 +924,14 @@ async def login_burst(port: int, usernames: Sequence[str]) -> list[tuple[int, fl
 async def run_login(
     bo: Server, params: HashParams, hashed: str, args: argparse.Namespace
 ) -> list[str]:
-    """One login at a time, each paired with one in-process verification just before it (the
-    machine's speed drifts: pairs compare like with like); then bursts of 32 for memory."""
+    """One login at a time, each paired with one verification (the machine's speed drifts:
+    pairs compare like with like); then bursts of 32 for memory.
+
+    Two references: a verification in this process (passlib, in a thread), and one in the
+    server (``POST /bench/verify``: the product's hasher, its thread pool and limiter, the
+    same HTTP round trip). The second is what the target means: everything a login does
+    besides checking the password. Each pair runs in alternating order, so that neither
+    side always comes first."""
     context = params.context()
 
     def verify_once() -> float:
@@ -933,30 +939,48 @@ async def run_login(
         context.verify(SEED_PASSWORD, hashed)
         return (time.perf_counter() - start) * 1000
 
-    verifies, logins = [], []
+    verifies, server_verifies, logins = [], [], []
     async with Connection(bo.port) as connection:
-        for index in range(args.logins + 3):
-            verify_ms = await asyncio.to_thread(verify_once)
-            form = {"username": seed_username(2 + index % 32), "password": SEED_PASSWORD}
+
+        async def timed(path: str, form: dict[str, str]) -> float:
             start = time.perf_counter()
-            reply = await connection.request("POST", "/api/auth/login", form=form)
+            reply = await connection.request("POST", path, form=form)
             elapsed = (time.perf_counter() - start) * 1000
             if reply.status != 200:
-                raise RuntimeError(f"login answered {reply.status}: {reply.body[:300]!r}")
+                raise RuntimeError(f"{path} answered {reply.status}: {reply.body[:300]!r}")
+            return elapsed
+
+        for index in range(args.logins + 3):
+            login_form = {"username": seed_username(2 + index % 32), "password": SEED_PASSWORD}
+            verify_form = {"password": SEED_PASSWORD, "hashed": hashed}
+            if index % 2:
+                login_ms = await timed("/api/auth/login", login_form)
+                server_ms = await timed("/bench/verify", verify_form)
+                verify_ms = await asyncio.to_thread(verify_once)
+            else:
+                verify_ms = await asyncio.to_thread(verify_once)
+                server_ms = await timed("/bench/verify", verify_form)
+                login_ms = await timed("/api/auth/login", login_form)
             if index >= 3:  # the first few warm the pool and the code paths
                 verifies.append(verify_ms)
-                logins.append(elapsed)
-    overheads = [login_ms - verify_ms for login_ms, verify_ms in zip(logins, verifies, strict=True)]
-    overhead = median(overheads)
+                server_verifies.append(server_ms)
+                logins.append(login_ms)
+    overheads = [login - verify for login, verify in zip(logins, verifies, strict=True)]
+    server_overheads = [
+        login - verify for login, verify in zip(logins, server_verifies, strict=True)
+    ]
+    overhead = median(server_overheads)
+    holds = verdict(overhead <= TARGET_LOGIN_OVERHEAD_MS)
     lines = [
-        f"one argon2id verification in process (t={params.time_cost}, "
-        f"m={params.memory_cost // 1024} MiB, p={params.parallelism}): median "
-        f"{median(verifies):.1f} ms (min {min(verifies):.1f}, max {max(verifies):.1f}) "
-        f"over {len(verifies)}",
+        f"one argon2id verification (t={params.time_cost}, m={params.memory_cost // 1024} MiB, "
+        f"p={params.parallelism}) over {len(verifies)}: in this process median "
+        f"{median(verifies):.1f} ms (min {min(verifies):.1f}, max {max(verifies):.1f}); "
+        f"in the server (POST /bench/verify) median {median(server_verifies):.1f} ms",
         f"POST /api/auth/login, one at a time: median {median(logins):.1f} ms, "
-        f"p99 {percentile(logins, 99):.1f} ms; login minus the verification just before it: "
-        f"median {overhead:+.1f} ms (target <= {TARGET_LOGIN_OVERHEAD_MS:g})  "
-        f"{verdict(overhead <= TARGET_LOGIN_OVERHEAD_MS)}",
+        f"p99 {percentile(logins, 99):.1f} ms; login minus the verification in this process: "
+        f"median {median(overheads):+.1f} ms",
+        f"login minus the server's verification (paired): median {overhead:+.1f} ms "
+        f"(target <= {TARGET_LOGIN_OVERHEAD_MS:g})  {holds}",
     ]
     # Bursts of 32 concurrent logins: memory.
     users = [seed_username(2 + i) for i in range(32)]

@@ -16,7 +16,8 @@ from backoffice.errors import AuthenticationFailed, PermissionDenied
 from backoffice.models import User
 from backoffice.models.permissions import Action
 from backoffice.services import Caller, PostService, UserService
-from backoffice.services.auth import AccessGrant, AuthService
+from backoffice.services.access import AccessGrant, read_access_grant
+from backoffice.services.auth import AuthService
 from backoffice.services.base import Service
 from backoffice.services.groups import GroupService
 from backoffice.services.permissions import PermissionService
@@ -76,8 +77,10 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 async def _verify_token(request: Request, token: str | None, session: AsyncSession) -> AccessGrant:
     if not token:
         raise AuthenticationFailed("Not authenticated: send an 'Authorization: Bearer' token.")
-    auth = office_of(request).auth(session, Caller.anonymous("api"))
-    return await auth.grant_for_access_token(token)
+    # One Core statement on the request's connection, no ORM (see services/access.py).
+    return await read_access_grant(
+        await session.connection(), token, secret_key=office_of(request).settings.get_secret_key()
+    )
 
 
 async def get_access_grant(request: Request, token: TokenDep, session: SessionDep) -> AccessGrant:
@@ -88,10 +91,9 @@ AccessGrantDep = Annotated[AccessGrant, Depends(get_access_grant)]
 
 
 async def get_caller(request: Request, token: TokenDep, session: SessionDep) -> Caller:
-    """The signed-in account, as services see it. A token of an inactive account is refused
-    (``AuthService``), so this user is active."""
-    grant = await _verify_token(request, token, session)
-    return Caller(user=grant.user, door="api")
+    """The signed-in account, as services see it: a snapshot taken as the request began (see
+    services/access.py). A token of an inactive account is refused, so this user is active."""
+    return Caller(user=(await _verify_token(request, token, session)).user, door="api")
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

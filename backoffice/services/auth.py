@@ -5,53 +5,33 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 
-from sqlalchemy import bindparam
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice.config import Settings
 from backoffice.errors import AuthenticationFailed, InvalidInput
-from backoffice.models import PASSWORD_MAX_LENGTH, RevokedAccessToken, User
-from backoffice.security import (
-    InvalidToken,
-    IssuedToken,
-    PasswordHasher,
-    TokenClaims,
-    create_token,
-    decode_token,
-)
+from backoffice.models import PASSWORD_MAX_LENGTH, User
+from backoffice.security import InvalidToken, IssuedToken, PasswordHasher, create_token
 from backoffice.security.reset_tokens import create_reset_token, read_reset_token
-from backoffice.security.sessions import credentials_fingerprint, fingerprints_match
+from backoffice.security.sessions import fingerprints_match
 from backoffice.security.tokens import ACCESS
+from backoffice.services.access import (
+    AccessGrant,
+    read_access_grant,
+    token_fingerprint,
+)
 from backoffice.services.base import Caller, Service
 from backoffice.services.credentials import CredentialService, Lifetimes
 from backoffice.services.mail import Mail, Mailer
 from backoffice.services.throttle import LoginThrottleService, ThrottlePolicy
 from backoffice.services.users import BAD_CREDENTIALS, UserService
 
-INVALID_TOKEN = "Could not validate credentials."  # noqa: S105 (a message)
 INVALID_RESET = "This password reset link is invalid, expired or already used."
-
-# The account and whether the token is signed out, in one round trip: this runs on every API
-# request. Built once, so SQLAlchemy does not rebuild it and recompute its cache key each time.
-_ACCESS_LOOKUP = select(
-    User,
-    select(RevokedAccessToken.jti).where(col(RevokedAccessToken.jti) == bindparam("jti")).exists(),
-).where(col(User.id) == bindparam("user_id"))
 
 
 @dataclass(frozen=True)
 class TokenPair:
     access: IssuedToken
     refresh_token: str
-
-
-@dataclass(frozen=True)
-class AccessGrant:
-    """A verified access token: whose it is and what it said."""
-
-    user: User
-    claims: TokenClaims
 
 
 class AuthService(Service):
@@ -148,28 +128,9 @@ class AuthService(Service):
             await self.credentials.revoke_refresh_token(refresh_token, user_id=grant.user.id)
 
     async def grant_for_access_token(self, token: str) -> AccessGrant:
-        """The account an access token speaks for. It fails once the token is signed out, the
-        password has changed since it was issued, or the account is gone or inactive."""
-        try:
-            claims = decode_token(
-                token, token_type=ACCESS, secret_key=self.settings.get_secret_key()
-            )
-            user_id = int(claims.subject)
-        except (InvalidToken, ValueError) as exc:
-            raise AuthenticationFailed(INVALID_TOKEN) from exc
-        lookup = await self.session.exec(
-            _ACCESS_LOOKUP, params={"user_id": user_id, "jti": claims.jti}
-        )
-        row = lookup.first()
-        user, is_revoked = row if row is not None else (None, True)
-        if (
-            user is None
-            or is_revoked
-            or not user.is_active
-            or not fingerprints_match(self._fingerprint(user), claims.fingerprint)
-        ):
-            raise AuthenticationFailed(INVALID_TOKEN)
-        return AccessGrant(user, claims)
+        """See ``read_access_grant``."""
+        connection = await self.session.connection()
+        return await read_access_grant(connection, token, secret_key=self.settings.get_secret_key())
 
     def _access_token(self, user: User) -> IssuedToken:
         return create_token(
@@ -181,7 +142,7 @@ class AuthService(Service):
         )
 
     def _fingerprint(self, user: User) -> str:
-        return credentials_fingerprint(user.hashed_password, self.settings.get_secret_key())[:32]
+        return token_fingerprint(user.hashed_password, self.settings.get_secret_key())
 
     # -- the admin: server-side sessions -----------------------------------------------------
 

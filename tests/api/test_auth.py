@@ -230,6 +230,9 @@ def forged_tokens(secret: str, user_id: int, pwd: str) -> dict[str, str]:
         "numeric sub": jwt.encode(claims(sub=user_id), secret, algorithm="HS256"),
         "non-numeric sub": jwt.encode(claims(sub="alice"), secret, algorithm="HS256"),
         "unknown user": jwt.encode(claims(sub="424242"), secret, algorithm="HS256"),
+        # Past a 32-bit id: no row can have it, and PostgreSQL would refuse the comparison.
+        "id out of range": jwt.encode(claims(sub=str(2**31)), secret, algorithm="HS256"),
+        "id zero": jwt.encode(claims(sub="0"), secret, algorithm="HS256"),
         "issued in the future": jwt.encode(
             claims(sub=sub, iat=datetime.now(UTC) + timedelta(hours=1)), secret, algorithm="HS256"
         ),
@@ -260,6 +263,8 @@ FORGERIES = [
     "numeric sub",
     "non-numeric sub",
     "unknown user",
+    "id out of range",
+    "id zero",
     "issued in the future",
 ]
 
