@@ -32,7 +32,7 @@ REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "type", "pwd"]
 FINGERPRINT_LENGTH = 32
 MAX_PAGE_SIZE = 100
 # As backoffice.services.base.COUNT_CAP: a list counts at most skip + limit + COUNT_CAP matches.
-COUNT_CAP = 1000
+COUNT_CAP = 200
 SORT_FIELDS = frozenset({"id", "email", "username", "created_at", "last_login"})
 COLUMNS = (
     "email, username, full_name, id, is_active, is_staff, is_superuser, "

@@ -88,7 +88,7 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int = PydanticField(
         description=(
-            "How many rows match, counted up to skip + limit + a cap (1,000 rows past the end "
+            "How many rows match, counted up to skip + limit + a cap (200 rows past the end "
             "of this page): when total_is_exact is false, at least this many match."
         )
     )

@@ -211,8 +211,9 @@ class UserService(Service):
             user.hashed_password = new_hash  # an outdated scheme (bcrypt) upgraded to argon2id
         user.last_login = utcnow()
         flag_modified(user, "updated_at")  # signing in is not an edit: keep updated_at as it was
+        # No flush of its own: nothing here can fail, and the sign-in's next write (the token
+        # or session it issues) flushes it in the same round of work.
         self.session.add(user)
-        await self.session.flush()
         return user
 
     # -- rules -------------------------------------------------------------------------------
