@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.middleware.gzip import GZipMiddleware
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -255,6 +254,7 @@ class BackOffice:
         to an existing application, leaving its own routes and error handling alone."""
         from backoffice.admin import setup_admin
         from backoffice.api import build_api_router
+        from backoffice.api.compression import CompressionMiddleware
         from backoffice.api.deps import oauth2_scheme
         from backoffice.api.problems import (
             BodyLimitMiddleware,
@@ -278,7 +278,7 @@ class BackOffice:
                 allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
                 allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             )
-        app.add_middleware(GZipMiddleware, minimum_size=1000)
+        app.add_middleware(CompressionMiddleware, minimum_size=1000)
         app.add_middleware(
             BodyLimitMiddleware, prefix=prefix, max_bytes=self.settings.max_request_body_bytes
         )

@@ -1,8 +1,8 @@
 """One error shape for the whole API: RFC 9457 problem details (``application/problem+json``)."""
 
 import logging
+import os
 import re
-import uuid
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -45,7 +45,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 }
 RETRY_AFTER_SECONDS = 5
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 
 
 class ProblemFieldError(BaseModel):
@@ -132,14 +132,13 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+        raw_id = incoming if _REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex().encode()
+        scope.setdefault("state", {})["request_id"] = raw_id.decode("latin-1")
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", raw_id)]
             await send(message)
 
         await self.app(scope, receive, send_with_id)

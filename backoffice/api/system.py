@@ -3,7 +3,7 @@
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -25,10 +25,18 @@ async def root(request: Request, office: OfficeDep) -> dict[str, Any]:
     }
 
 
-@router.get("/health")
-async def health() -> dict[str, str]:
-    """Liveness: the process answers. Does not touch the database."""
-    return {"status": "ok"}
+HEALTHY = b'{"status":"ok"}'
+
+
+@router.get(
+    "/health",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
+async def health() -> Response:
+    """Liveness: the process answers. Does not touch the database. Probes call it often: the
+    answer is built once and skips FastAPI's response validation."""
+    return Response(HEALTHY, media_type="application/json")
 
 
 @router.get("/ready", responses={503: {"description": "The database does not answer."}})
