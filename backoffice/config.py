@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     """Bounds the memory and CPU that simultaneous logins can take: with the default argon2
     cost, 2 keeps 32 simultaneous logins under 300 MB and the event loop responsive (bench/)."""
 
+    gc_freeze_after_startup: bool = True
+    """``create_app`` only (a standalone service): once started, ``gc.freeze()`` the objects
+    start-up built, so that a full collection no longer walks them. Measured (bench/): the
+    p99 of ``/api/users/me`` under load 86 -> 25 ms, no event-loop stall over 50 ms. A host app
+    that mounts backoffice decides this for its own process."""
+
     # Mail. "console" prints messages to standard output (development); "smtp" sends them.
     mail_backend: Literal["console", "smtp"] = "console"
     mail_from: str = "backoffice <noreply@localhost>"

@@ -1,6 +1,7 @@
 """/, /health, /ready, the shape of errors nobody planned for, request ids, CORS and the
 settings a deployment starts from."""
 
+import gc
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -363,3 +364,19 @@ def test_paths_lose_their_trailing_slash(clean_environment: pytest.MonkeyPatch) 
         "/manage",
         "https://x.example",
     )
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+async def test_the_standalone_app_freezes_its_start_up_objects_while_it_runs(
+    settings: Settings, freeze: bool
+) -> None:
+    assert gc.get_freeze_count() == 0
+    office = BackOffice(settings.model_copy(update={"gc_freeze_after_startup": freeze}))
+    app = office.create_app()
+    async with app.router.lifespan_context(app):
+        running = gc.get_freeze_count()
+        async with client_for(app) as client:
+            assert (await client.get("/health")).status_code == 200
+    assert (running > 0) is freeze
+    # Stopped, the objects go back to the collector.
+    assert gc.get_freeze_count() == 0
