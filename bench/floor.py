@@ -165,14 +165,6 @@ class Floor:
                     )
                     args.append(pattern)
                 n = len(args)
-                # As Service.fetch_page: count at most bound + 1 matches (the extra one tells
-                # "exactly bound" from "more").
-                bound = skip + limit + COUNT_CAP
-                counted = await connection.fetchval(
-                    f'SELECT count(*) FROM (SELECT id FROM "user" {where} LIMIT ${n + 1}) m',
-                    *args,
-                    bound + 1,
-                )
                 rows = await connection.fetch(
                     f'SELECT {COLUMNS} FROM "user" {where} ORDER BY {order} '
                     f"LIMIT ${n + 1} OFFSET ${n + 2}",
@@ -180,6 +172,18 @@ class Floor:
                     limit,
                     skip,
                 )
+                # As Service.fetch_page: a short page is the last one and needs no count;
+                # otherwise count at most bound + 1 matches (the extra one tells "exactly
+                # bound" from "more").
+                bound = skip + limit + COUNT_CAP
+                if len(rows) < limit and (rows or skip == 0):
+                    counted = skip + len(rows)
+                else:
+                    counted = await connection.fetchval(
+                        f'SELECT count(*) FROM (SELECT id FROM "user" {where} LIMIT ${n + 1}) m',
+                        *args,
+                        bound + 1,
+                    )
         except Problem as problem:
             return self.problem(request, problem)
         items = [_user_json(row) for row in rows]

@@ -120,11 +120,6 @@ class Service:
         field, descending = order
         column = col(getattr(model, field))
         tie_breaker = col(getattr(model, "id"))  # noqa: B009 (generic over models)
-        bound = skip + limit + self.count_cap
-        # COUNT over a LIMITed subquery: the database stops after bound + 1 matches (the one
-        # extra row tells "exactly bound" from "more than bound").
-        matching = select(tie_breaker).where(*conditions).limit(bound + 1).subquery()
-        counted = int(await self.session.scalar(select(func.count()).select_from(matching)) or 0)
         query = (
             select(model)
             .where(*conditions)
@@ -135,9 +130,21 @@ class Service:
             .offset(skip)
             .limit(limit)
         )
-        rows = (await self.session.exec(query)).all()
+        rows = list((await self.session.exec(query)).all())
+        bound = skip + limit + self.count_cap
+        if len(rows) < limit and (rows or skip == 0):
+            # A short page is the last one: it says how many match without counting them (a
+            # search that finds one user costs one query, not two).
+            counted = skip + len(rows)
+        else:
+            # COUNT over a LIMITed subquery: the database stops after bound + 1 matches (the
+            # one extra row tells "exactly bound" from "more than bound").
+            matching = select(tie_breaker).where(*conditions).limit(bound + 1).subquery()
+            counted = int(
+                await self.session.scalar(select(func.count()).select_from(matching)) or 0
+            )
         return Page(
-            items=list(rows),
+            items=rows,
             total=min(counted, bound),
             total_is_exact=counted <= bound,
             skip=skip,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import DEFAULT_PASSWORD, Account, make_user
 from passlib.context import CryptContext
-from sqlalchemy import func
+from sqlalchemy import event, func
 from sqlmodel import select
 
 from backoffice import BackOffice
@@ -351,6 +351,41 @@ async def test_a_short_list_counts_exactly(office: BackOffice) -> None:
         page = await office.users(session, OPERATOR).list(skip=10, limit=1)
     assert page.items == []
     assert (page.total, page.total_is_exact) == (3, True)
+
+
+@pytest.mark.parametrize(
+    ("skip", "limit", "search", "total", "counted"),
+    [
+        (0, 50, "carol", 1, False),  # one match: the page says it all
+        (1, 50, None, 4, False),  # a short page after the first
+        (0, 50, "nobody", 0, False),  # the first page, empty: nothing matches
+        (0, 2, None, 4, True),  # a full page: there may be more
+        (10, 2, None, 4, True),  # past the end: the page cannot say how many
+    ],
+)
+async def test_a_short_page_needs_no_count(
+    office: BackOffice,
+    skip: int,
+    limit: int,
+    search: str | None,
+    total: int,
+    counted: bool,
+) -> None:
+    for name in ["erin", "carol", "dave", "alan"]:
+        await make_user(office, name)
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(office.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with office.session() as session:
+            page = await office.users(session, OPERATOR).list(skip=skip, limit=limit, search=search)
+    finally:
+        event.remove(office.engine.sync_engine, "before_cursor_execute", record)
+    assert (page.total, page.total_is_exact) == (total, True)
+    assert any("count(" in s.lower() for s in statements) is counted
 
 
 @pytest.mark.parametrize("sort", ["created_at", "-created_at", "last_login", "-last_login"])
