@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from backoffice.api.deps import MAX_ID, CallerDep, SessionDep, require_permission
+from backoffice.api.deps import CallerDep, SessionDep, require_permission
 from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
 from backoffice.errors import InvalidInput
 from backoffice.models import AuditEntry, AuditEntryPublic, Page
+from backoffice.models.common import MAX_ID
 from backoffice.services.audit import AUDIT_SORT_FIELDS, AuditService
 
 # RFC 3339 date-times only (pydantic alone would also take a number of seconds).

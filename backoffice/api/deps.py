@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backoffice.db import session_scope
 from backoffice.errors import AuthenticationFailed, PermissionDenied
 from backoffice.models import User
+from backoffice.models.common import MAX_ID
 from backoffice.models.permissions import Action
 from backoffice.services import Caller, PostService, UserService
 from backoffice.services.access import AccessGrant, read_access_grant
@@ -158,7 +159,4 @@ async def get_group_service(
 
 GroupServiceDep = Annotated[GroupService, Depends(get_group_service)]
 
-# Row ids are 32-bit in PostgreSQL: a larger number cannot name a row, and passing it to the
-# database driver fails (an overflow) instead of finding nothing.
-MAX_ID = 2_147_483_647
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -4,10 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from backoffice.api.deps import MAX_ID, IdPath, PostServiceDep
+from backoffice.api.deps import IdPath, PostServiceDep
 from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
 from backoffice.models import Page, Post, PostCreate, PostPublic, PostUpdate
+from backoffice.models.common import MAX_ID
 from backoffice.services.posts import POST_SORT_FIELDS
 
 router = APIRouter(prefix="/posts", tags=["posts"], responses=problem_responses(401, 403))

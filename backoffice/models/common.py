@@ -13,6 +13,11 @@ from sqlmodel import Field
 T = TypeVar("T")
 
 
+MAX_ID = 2_147_483_647
+"""Row ids are 32-bit in PostgreSQL: a larger number cannot name a row, and passing it to the
+database driver fails (an overflow) instead of finding nothing."""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backoffice.errors import AuthenticationFailed
 from backoffice.models import RevokedAccessToken, User
+from backoffice.models.common import MAX_ID
 from backoffice.security import InvalidToken, TokenClaims, decode_token
 from backoffice.security.sessions import credentials_fingerprint, fingerprints_match
 from backoffice.security.tokens import ACCESS
 
 INVALID_TOKEN = "Could not validate credentials."  # noqa: S105 (a message)
-MAX_USER_ID = 2_147_483_647  # ids are 32-bit in PostgreSQL
 
 _users = User.__table__  # type: ignore[attr-defined]
 _revoked = RevokedAccessToken.__table__  # type: ignore[attr-defined]
@@ -51,7 +51,7 @@ async def read_access_grant(
         user_id = int(claims.subject)
     except (InvalidToken, ValueError) as exc:
         raise AuthenticationFailed(INVALID_TOKEN) from exc
-    if not 1 <= user_id <= MAX_USER_ID:
+    if not 1 <= user_id <= MAX_ID:
         raise AuthenticationFailed(INVALID_TOKEN)
     result = await connection.execute(_LOOKUP, {"user_id": user_id, "jti": claims.jti})
     row = result.mappings().first()
