@@ -3,7 +3,6 @@ checked through the services and over real HTTP."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from backoffice.errors import AuthenticationFailed
 from backoffice.models import User
 from backoffice.services import Caller
 from tests.conftest import TEST_SECRET_KEY
+from tests.servers import free_port
 
 STRONG = "Str0ngPassw0rd"
 SUBPROCESS_TIMEOUT = 120
@@ -272,12 +272,6 @@ def test_a_short_secret_key_in_production_exits_2_with_the_reason(cli: Cli) -> N
 
 
 # -- serve -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -1,32 +1,22 @@
 """A large export is streamed: served by a real uvicorn, it arrives in chunks as the rows are
 read (chunked transfer, no Content-Length), every row present."""
 
-import asyncio
 import csv
 import io
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator
 
 import httpx2
 import pytest
-import uvicorn
 
 from backoffice import BackOffice
 from backoffice.admin.export import BATCH_SIZE
 from backoffice.models import User
 from tests.admin.conftest import AdminBrowser
 from tests.conftest import Account
+from tests.servers import ServerThread
 
 ROWS = 3_000
 FAKE_HASH = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$ZmFrZWZha2VmYWtlZmFrZQ"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -42,26 +32,10 @@ async def server_url(office: BackOffice, superuser: Account) -> AsyncIterator[st
             )
             for n in range(ROWS)
         )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            BackOffice(office.settings).create_app(),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.to_thread(thread.join, 30)
-    assert not thread.is_alive(), "uvicorn did not stop"
+    server = ServerThread(BackOffice(office.settings).create_app())
+    await server.start_async()
+    yield server.url
+    await server.stop_async()
 
 
 @pytest.fixture

@@ -3,15 +3,12 @@
 import asyncio
 import os
 import shutil
-import socket
 import threading
-import time
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlmodel import SQLModel
 
@@ -19,6 +16,7 @@ from backoffice import BackOffice, Settings
 from backoffice.models import UserAccess, UserAdminCreate
 from backoffice.services import Caller
 from tests.conftest import DEFAULT_PASSWORD, POSTGRES_URL, TEST_SECRET_KEY, cheap_hashing
+from tests.servers import ServerThread, free_port
 
 CHROMIUM = os.environ.get("BACKOFFICE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,12 +31,6 @@ CHROMIUM_ARGS = [
 ]
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _prepare(settings: Settings) -> None:
@@ -99,7 +91,7 @@ def _run_in_own_thread(coroutine: Coroutine[Any, Any, None]) -> None:
 
 def _serve(tmp_path: Path, **options: Any) -> Iterator[str]:
     """Prepare a database and run backoffice under a real uvicorn; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -110,20 +102,10 @@ def _serve(tmp_path: Path, **options: Any) -> Iterator[str]:
         **options,
     )
     _run_in_own_thread(_prepare(settings))
-    office = BackOffice(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(office.create_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
+    server = ServerThread(BackOffice(settings).create_app(), port=port, timeout=20)
+    server.start()
     yield base_url
-    server.should_exit = True
-    thread.join(timeout=20)
+    server.stop()
 
 
 def _page(browser: Browser, base_url: str) -> Iterator[Page]:

@@ -8,19 +8,18 @@ the database is back the same process serves again, without a restart.
 """
 
 import asyncio
-import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx2
 import pytest
-import uvicorn
 from conftest import DEFAULT_PASSWORD, make_user
 from sqlalchemy.engine import make_url
 
 from backoffice import BackOffice, Settings
-from robustness.tcp_proxy import TcpProxy, free_port
+from robustness.tcp_proxy import TcpProxy
+from tests.servers import ServerThread
 
 pytestmark = pytest.mark.postgres_only
 
@@ -108,23 +107,10 @@ async def server_url(office: BackOffice, proxy: TcpProxy) -> AsyncIterator[str]:
     settings: Settings = office.settings.model_copy(
         update={"database_url": url.render_as_string(hide_password=False)}
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            BackOffice(settings).create_app(), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.to_thread(thread.join, 30)
-    assert not thread.is_alive(), "uvicorn did not stop"
+    server = ServerThread(BackOffice(settings).create_app(), timeout=60)
+    await server.start_async()
+    yield server.url
+    await server.stop_async()
 
 
 async def wait_for(client: httpx2.AsyncClient, path: str, status: int, **kwargs: object) -> None:

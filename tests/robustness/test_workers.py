@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from backoffice.models import User
 from backoffice.models.auth import LoginThrottle
-from robustness.tcp_proxy import free_port
+from tests.servers import free_port
 
 pytestmark = pytest.mark.postgres_only
 
