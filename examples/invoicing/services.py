@@ -1,10 +1,19 @@
-"""The app's rules, in services: every door (API, admin) refuses the same things."""
+"""The app's rules, in services: every door (API, admin, CLI) refuses the same things."""
 
 from typing import Any, ClassVar
 
-from backoffice.errors import Conflict
+from backoffice.errors import Conflict, InvalidInput
 from backoffice.services.resources import ResourceService
 from examples.invoicing.models import Invoice, InvoiceStatus
+
+TRANSITIONS: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {
+    InvoiceStatus.draft: frozenset({InvoiceStatus.sent}),
+    InvoiceStatus.sent: frozenset({InvoiceStatus.draft, InvoiceStatus.paid}),
+    InvoiceStatus.paid: frozenset(),
+}
+"""Where an invoice's status may go from each status. A sent invoice may be taken back to
+draft (to correct it) or marked paid; a paid invoice is final: nothing about it changes again,
+its status included, so "set it to draft, edit, set it back" cannot happen."""
 
 
 class CustomerService(ResourceService):
@@ -26,5 +35,15 @@ class InvoiceService(ResourceService):
 
     async def before_update(self, obj: Any, changes: dict[str, Any]) -> None:
         assert isinstance(obj, Invoice)
-        if obj.status == InvoiceStatus.paid and set(changes) - {"status"}:
+        # A form sends every field, changed or not: only real changes count.
+        changed = {k for k, v in changes.items() if v != getattr(obj, k)}
+        if obj.status == InvoiceStatus.paid and changed:
             raise Conflict("A paid invoice cannot be changed.")
+        new_status = changes.get("status")
+        if "status" in changed and new_status not in TRANSITIONS[obj.status]:
+            allowed = ", ".join(sorted(TRANSITIONS[obj.status])) or "none"
+            raise InvalidInput.single(
+                "status",
+                f"An invoice cannot go from {obj.status.value} to {InvoiceStatus(new_status).value}"
+                f" (allowed: {allowed}).",
+            )

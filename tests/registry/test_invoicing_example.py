@@ -122,6 +122,60 @@ async def test_a_paid_invoice_cannot_be_deleted_through_the_admin(
         assert await session.get(Invoice, invoice["id"]) is not None
 
 
+async def test_a_paid_invoice_stays_paid_through_the_api(
+    host: httpx2.AsyncClient, host_app: FastAPI
+) -> None:
+    """The bypass: set a paid invoice back to draft, change it, set it to paid again."""
+    headers = await signed_in(host, host_app.state.backoffice)
+    invoice = await make_invoice(host, headers, status="paid")
+    url = f"/api/invoices/{invoice['id']}"
+    for change in ({"status": "draft"}, {"status": "sent"}, {"amount_cents": 1}):
+        response = await host.patch(url, json=change, headers=headers)
+        assert response.status_code == 409, (change, response.text)
+        assert response.json()["detail"] == "A paid invoice cannot be changed."
+    # Sending the status it already has is not a change.
+    assert (await host.patch(url, json={"status": "paid"}, headers=headers)).status_code == 200
+    assert (await host.get(url, headers=headers)).json() == invoice
+
+
+async def test_invoice_status_moves_only_along_its_transitions(
+    host: httpx2.AsyncClient, host_app: FastAPI
+) -> None:
+    headers = await signed_in(host, host_app.state.backoffice)
+    invoice = await make_invoice(host, headers)
+    url = f"/api/invoices/{invoice['id']}"
+    skipped = await host.patch(url, json={"status": "paid"}, headers=headers)
+    assert skipped.status_code == 422
+    assert "cannot go from draft to paid (allowed: sent)" in skipped.text
+    for status in ("sent", "draft", "sent", "paid"):
+        response = await host.patch(url, json={"status": status}, headers=headers)
+        assert response.status_code == 200, (status, response.text)
+        assert response.json()["status"] == status
+
+
+async def test_a_paid_invoice_stays_paid_through_the_admin(
+    host: httpx2.AsyncClient, host_app: FastAPI
+) -> None:
+    office: BackOffice = host_app.state.backoffice
+    headers = await signed_in(host, office)
+    invoice = await make_invoice(host, headers, status="paid")
+    browser = AdminBrowser(host)
+    assert (await browser.login("boss")).status_code == 302
+    form = {
+        "number": invoice["number"],
+        "customer": str(invoice["customer_id"]),
+        "amount_cents": str(invoice["amount_cents"]),
+    }
+    refused = await browser.submit(
+        f"/admin/invoice/edit/{invoice['id']}", {**form, "status": "draft"}
+    )
+    assert refused.status_code == 400
+    assert form_error(refused.text) == "A paid invoice cannot be changed."
+    async with office.session() as session:
+        stored = await session.get(Invoice, invoice["id"])
+        assert stored is not None and stored.status == "paid"
+
+
 async def test_the_admin_lists_and_creates_invoices_through_the_service(
     host: httpx2.AsyncClient, host_app: FastAPI
 ) -> None:
