@@ -30,6 +30,7 @@ class AuditEntryAdmin(ServiceModelView, model=AuditEntry):
     column_export_list: ClassVar[list[Any]] = [
         AuditEntry.id,
         AuditEntry.at,
+        AuditEntry.actor_id,
         AuditEntry.actor,
         AuditEntry.door,
         AuditEntry.action,
@@ -49,8 +50,12 @@ class AuditEntryAdmin(ServiceModelView, model=AuditEntry):
         AllUniqueStringValuesFilter(AuditEntry.door),
         AllUniqueStringValuesFilter(AuditEntry.object_type),
         AllUniqueStringValuesFilter(AuditEntry.action),
-        AllUniqueStringValuesFilter(AuditEntry.actor),
+        AllUniqueStringValuesFilter(AuditEntry.actor, title="Name then"),
     ]
+    column_formatters: ClassVar[dict[Any, Any]] = {AuditEntry.actor: lambda m, a: m.who}
+    """"Who" is the account by id and its current name (``AuditEntry.who``), never the bare
+    name it had then: names change and are reused."""
+    column_formatters_detail: ClassVar[dict[Any, Any]] = column_formatters
     column_labels: ClassVar[dict[Any, str]] = {
         AuditEntry.at: "When",
         AuditEntry.actor: "Who",
@@ -60,4 +65,5 @@ class AuditEntryAdmin(ServiceModelView, model=AuditEntry):
         AuditEntry.object_id: "ID",
         AuditEntry.object_repr: "Object",
         AuditEntry.changes: "Changes",
+        AuditEntry.actor_id: "Who (account ID)",
     }

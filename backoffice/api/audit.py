@@ -10,7 +10,7 @@ from backoffice.api.deps import CallerDep, SessionDep, require_permission
 from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
 from backoffice.errors import InvalidInput
-from backoffice.models import AuditEntry, AuditEntryPublic, Page
+from backoffice.models import AuditEntryPublic, Page
 from backoffice.models.common import MAX_ID
 from backoffice.services.audit import AUDIT_SORT_FIELDS, AuditService
 
@@ -45,11 +45,11 @@ async def list_audit_entries(
         str | None,
         Query(max_length=40, json_schema_extra=DATE_TIME, description="Entries before this."),
     ] = None,
-) -> Page[AuditEntry]:
+) -> Page[AuditEntryPublic]:
     """Newest first (``sort=at`` for oldest first). Filters: actor, object, door, time range."""
-    return await AuditService(session, caller).list(
-        skip=page.skip,
-        limit=page.limit,
+    found = await AuditService(session, caller).list(
+        skip=found.skip,
+        limit=found.limit,
         sort=page.sort,
         actor_id=actor_id,
         object_type=object_type,
@@ -57,6 +57,15 @@ async def list_audit_entries(
         door=door,
         since=_instant("since", since),
         until=_instant("until", until),
+    )
+    # Read from the rows' attributes: ``actor_name`` is loaded with the entry, not a column.
+    items = [AuditEntryPublic.model_validate(entry, from_attributes=True) for entry in found.items]
+    return Page[AuditEntryPublic](
+        items=items,
+        total=found.total,
+        total_is_exact=found.total_is_exact,
+        skip=found.skip,
+        limit=found.limit,
     )
 
 

@@ -5,9 +5,12 @@ import re
 import httpx2
 import pytest
 
+from backoffice import BackOffice
 from backoffice.admin.audit import AuditEntryAdmin
+from backoffice.models import UserUpdate
+from backoffice.services import Caller
 from tests.admin.conftest import AdminBrowser, form_error
-from tests.conftest import Account, bearer
+from tests.conftest import Account, bearer, make_user
 
 _ENTRY = re.compile(r'<tr class="history-entry".*?</tr>', re.S)
 _TAGS = re.compile(r"<[^>]+>")
@@ -41,10 +44,10 @@ async def test_history_lists_api_and_admin_changes_newest_first(
     page = await signed_in.client.get(f"/admin/post/history/{post_id}")
     assert page.status_code == 200
     update, create = entries(page.text)
-    assert update.split()[2:5] == ["root", "admin", "update"]
+    assert update.split()[2:6] == ["root", "(#1)", "admin", "update"]
     assert "title : Draft → Edited" in update
     assert "published : False → True" in update
-    assert create.split()[2:5] == ["alice", "api", "create"]
+    assert create.split()[2:6] == ["alice", "(#2)", "api", "create"]
     assert "title : — → Draft" in create
 
 
@@ -118,13 +121,54 @@ async def test_a_long_history_is_paged(
         assert changed.status_code == 200, changed.text
 
     first = await signed_in.client.get(f"/admin/post/history/{post_id}")
-    assert [row.split()[4] for row in entries(first.text)] == ["update", "update"]
+    assert [row.split()[5] for row in entries(first.text)] == ["update", "update"]
     assert "Second → Third" in entries(first.text)[0]
     assert "page=2" in first.text
     second = await signed_in.client.get(f"/admin/post/history/{post_id}", params={"page": "2"})
     (created,) = entries(second.text)
-    assert created.split()[4] == "create"
+    assert created.split()[5] == "create"
     assert "page=1" in second.text
     for page in ("0", "abc", "9" * 5000):
         response = await signed_in.client.get(f"/admin/post/history/{post_id}?page={page}")
         assert response.status_code == 200, page
+
+
+async def test_who_is_the_account_by_id_not_the_name_it_had(
+    signed_in: AdminBrowser, client: httpx2.AsyncClient, office: BackOffice, alice: Account
+) -> None:
+    """A rename, a re-registered name or a deleted account cannot pass one person's changes
+    off as another's."""
+    post_id = await post_written_through_the_api(client)
+    async with office.session() as session:
+        users = office.users(session, Caller.operator("system"))
+        await users.update(alice.id, UserUpdate(username="alicia"))
+    impostor = await make_user(office, "alice", email="other-alice@example.com")
+
+    (create,) = entries((await signed_in.client.get(f"/admin/post/history/{post_id}")).text)
+    assert f"alicia (#{alice.id}, then alice) api create" in create
+    listed = await signed_in.client.get("/admin/audit-entry/list", params={"search": "alice"})
+    assert f"alicia (#{alice.id}, then alice)" in listed.text
+
+    root = await bearer(client, "root")
+    api = await client.get("/api/audit/", params={"object_type": "posts"}, headers=root)
+    (entry,) = api.json()["items"]
+    assert (entry["actor_id"], entry["actor"], entry["actor_name"]) == (alice.id, "alice", "alicia")
+    assert impostor.id != alice.id
+
+    async with office.session() as session:
+        await office.users(session, Caller.operator("system")).delete(alice.id)
+    listed = await signed_in.client.get("/admin/audit-entry/list", params={"search": "alice"})
+    assert "alice (deleted account)" in listed.text and "alicia" not in listed.text
+    api = await client.get("/api/audit/", params={"object_type": "posts"}, headers=root)
+    assert [(e["actor_id"], e["actor_name"]) for e in api.json()["items"]] == [(None, None)]
+
+
+async def test_the_operator_is_named_as_such(
+    signed_in: AdminBrowser, office: BackOffice, alice: Account
+) -> None:
+    async with office.session() as session:
+        await office.users(session, Caller.operator("cli")).update(
+            alice.id, UserUpdate(full_name="Alice")
+        )
+    (update, _) = entries((await signed_in.client.get(f"/admin/user/history/{alice.id}")).text)
+    assert "operator cli update" in update
