@@ -48,8 +48,8 @@ async def list_audit_entries(
 ) -> Page[AuditEntryPublic]:
     """Newest first (``sort=at`` for oldest first). Filters: actor, object, door, time range."""
     found = await AuditService(session, caller).list(
-        skip=found.skip,
-        limit=found.limit,
+        skip=page.skip,
+        limit=page.limit,
         sort=page.sort,
         actor_id=actor_id,
         object_type=object_type,
