@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Integer, Table, event
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -29,6 +30,23 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 metadata = SQLModel.metadata
+
+
+@event.listens_for(Table, "before_create")
+def _never_reuse_ids_on_sqlite(table: Table, connection: Connection | None, **_: Any) -> None:
+    """On SQLite, a table keyed by one integer gets ``AUTOINCREMENT``.
+
+    Without it SQLite hands out the largest id plus one, so deleting the newest row gives its id
+    to the next one, and that object inherits the deleted one's History and audit entries. This
+    applies to every table created in the process (backoffice's, a host's, ``create_all`` in
+    tests and Alembic's ``create_table``, batch-mode copies included); PostgreSQL's sequences
+    never go back anyway.
+    """
+    if connection is None or connection.dialect.name != "sqlite":
+        return  # (Alembic's offline mode has no connection)
+    key = list(table.primary_key.columns)
+    if len(key) == 1 and isinstance(key[0].type, Integer) and not key[0].foreign_keys:
+        table.dialect_options["sqlite"]["autoincrement"] = True
 
 SessionMaker = async_sessionmaker[AsyncSession]
 

@@ -75,6 +75,21 @@ async def test_registration_and_deletion_are_recorded(
     assert "hashed_password" not in create["changes"]
 
 
+async def test_a_deleted_users_id_and_history_pass_to_nobody(
+    client: httpx2.AsyncClient, superuser: Account
+) -> None:
+    """Deleting the newest user must not hand its id, and so its audit entries, to the next."""
+    headers = await bearer(client, "root")
+    body = {"email": "eve@example.com", "username": "eve", "password": "Eve-the-First-42"}
+    first = (await client.post("/api/users/", json=body)).json()["id"]
+    assert (await client.delete(f"/api/users/{first}", headers=headers)).status_code == 204
+    body = {"email": "fay@example.com", "username": "fay", "password": "Fay-the-Second-42"}
+    second = (await client.post("/api/users/", json=body)).json()["id"]
+    assert second > first
+    entries = await audit(client, headers, object_type="users", object_id=str(second))
+    assert [(e["action"], e["object_repr"]) for e in entries] == [("create", "fay")]
+
+
 async def test_a_refused_change_leaves_no_entry(
     client: httpx2.AsyncClient, superuser: Account
 ) -> None:
