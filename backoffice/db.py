@@ -10,8 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Engine, Integer, Table, event
-from sqlalchemy.engine import Connection
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
@@ -47,6 +46,7 @@ def _never_reuse_ids_on_sqlite(table: Table, connection: Connection | None, **_:
     key = list(table.primary_key.columns)
     if len(key) == 1 and isinstance(key[0].type, Integer) and not key[0].foreign_keys:
         table.dialect_options["sqlite"]["autoincrement"] = True
+
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
