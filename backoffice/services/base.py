@@ -4,7 +4,7 @@
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import ColumnElement, func, union
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,7 @@ from backoffice.models import (
     UserGroupLink,
     UserPermissionLink,
 )
+from backoffice.services.locking import lock_row, lock_rows
 
 Door = Literal["api", "admin", "cli", "system"]
 
@@ -100,6 +101,17 @@ class Service:
         if caller.permissions is None:
             caller.permissions = await permission_codes(self.session, user.id)
         return holds(caller.permissions, resource, action)
+
+    async def lock(self, model: type[T], pk: Any) -> T | None:
+        """Hold row ``pk`` of ``model`` for the rest of the unit of work and return it as it is
+        now: a concurrent unit of work that locks it too waits until this one ends, then sees
+        what it wrote. Take it before reading what an invariant depends on ("a book with one
+        copy is lent once"); correct on PostgreSQL and SQLite (``services.locking``)."""
+        return await lock_row(self.session, model, pk)
+
+    async def lock_all(self, model: type[T], *conditions: ColumnElement[bool]) -> list[T]:
+        """``lock`` for every row matching ``conditions`` (in key order)."""
+        return await lock_rows(self.session, model, *conditions)
 
     async def fetch_page(
         self,
