@@ -262,6 +262,7 @@ class BackOffice:
         from backoffice.api.problems import (
             BodyLimitMiddleware,
             RequestIdMiddleware,
+            UnexpectedErrorMiddleware,
             install_problem_handlers,
         )
 
@@ -285,6 +286,9 @@ class BackOffice:
         app.add_middleware(
             BodyLimitMiddleware, prefix=prefix, max_bytes=self.settings.max_request_body_bytes
         )
+        if not _standalone:
+            # (A standalone app has an Exception handler for every path instead.)
+            app.add_middleware(UnexpectedErrorMiddleware, prefix=prefix)
         app.add_middleware(RequestIdMiddleware)
         self._chain_lifespan(app)
 

@@ -179,6 +179,55 @@ class BodyLimitMiddleware:
         return f"The request body is larger than the limit of {self.max_bytes} bytes."
 
 
+class UnexpectedErrorMiddleware:
+    """Mounted in a host app, an unexpected error under the API prefix is still a problem with
+    the request id (the host's own paths keep the host's handling).
+
+    A standalone app answers these with an ``Exception`` handler, but in a host app that
+    handler would take over the host's own routes too; this middleware answers only for
+    ``prefix``. It sits inside ``RequestIdMiddleware``, which adds the id to the response.
+    """
+
+    def __init__(self, app: ASGIApp, *, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_start)
+        except Exception as exc:
+            if started:
+                raise  # the response is already under way; the server closes it
+            request = Request(scope)
+            response = unexpected_error(request, exc, id_header=False)
+            await response(scope, receive, send)
+
+
+def unexpected_error(request: Request, exc: Exception, *, id_header: bool = True) -> Response:
+    """A 500 problem that quotes the request id, with the error logged under that id (and the
+    id in a header, unless ``RequestIdMiddleware`` will add it)."""
+    request_id = request_id_of(request)
+    logger.exception("unexpected error [request %s]", request_id, exc_info=exc)
+    return problem(
+        request,
+        500,
+        "Internal server error",
+        f"An unexpected error occurred. Quote request id {request_id} when reporting it.",
+        code="internal_error",
+        headers={"X-Request-ID": request_id} if id_header else None,
+    )
+
+
 def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> None:
     """Answer errors as problem details: everywhere, or (mounted in a host app) only for paths
     under ``only_under``, leaving the host's own paths to its own handlers."""
@@ -269,18 +318,9 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
         )
 
     async def on_unexpected_error(request: Request, exc: Exception) -> Response:
-        request_id = request_id_of(request)
-        logger.exception("unexpected error [request %s]", request_id, exc_info=exc)
-        return problem(
-            request,
-            500,
-            "Internal server error",
-            f"An unexpected error occurred. Quote request id {request_id} when reporting it.",
-            code="internal_error",
-            # Starlette sends this response from outside every middleware, RequestIdMiddleware
-            # included, so the header is set here.
-            headers={"X-Request-ID": request_id},
-        )
+        # Starlette sends this response from outside every middleware, RequestIdMiddleware
+        # included, so ``unexpected_error`` sets the header itself.
+        return unexpected_error(request, exc)
 
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(HTTPException, on_http_exception)
