@@ -70,4 +70,3 @@ def _table(model: type[Any]) -> Table:
 def _key(model: type[Any]) -> Any:
     (column,) = sa_inspect(model).primary_key
     return column
-

@@ -19,6 +19,7 @@ from backoffice.models import Page
 from backoffice.models.permissions import Action
 from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Caller, Service, like_pattern, parse_sort
+from backoffice.services.bounds import column_errors, value_error
 
 if TYPE_CHECKING:
     from backoffice.registry import Resource
@@ -117,6 +118,7 @@ class ResourceService(Service):
     async def create(self, data: BaseModel | dict[str, Any]) -> Any:
         await self.require("add")
         values = self._validated(self.resource.create_schema, data).model_dump()
+        self._check_storable(values)
         await self._check_references(values)
         await self.before_create(values)
         obj = self.model.model_validate(values)
@@ -133,6 +135,7 @@ class ResourceService(Service):
         for name in [k for k, v in changes.items() if v is None]:
             if not self._nullable(name):
                 del changes[name]  # null leaves a required field as it is
+        self._check_storable(changes)
         await self._check_references(changes)
         await self.before_update(obj, changes)
         before = snapshot(obj)
@@ -178,6 +181,13 @@ class ResourceService(Service):
                 ]
             ) from None
 
+    def _check_storable(self, values: dict[str, Any]) -> None:
+        """Refuse what the columns cannot store (NUL, length, integer range) as invalid input,
+        whether or not the schema says so, before it reaches the database."""
+        errors = column_errors(self.model.__table__, values)  # type: ignore[attr-defined]
+        if errors:
+            raise InvalidInput(errors)
+
     def _nullable(self, name: str) -> bool:
         column = self.model.__table__.columns.get(name)  # type: ignore[attr-defined]
         return column is None or bool(column.nullable)
@@ -206,5 +216,9 @@ class ResourceService(Service):
                 value = TypeAdapter(annotation or Any).validate_python(raw)
             except ValidationError:
                 raise InvalidInput.single(name, f"{raw!r} is not a valid {name}") from None
+            column = self.model.__table__.columns.get(name)  # type: ignore[attr-defined]
+            problem = None if column is None else value_error(column, value)
+            if problem is not None:
+                raise InvalidInput.single(name, problem)
             conditions.append(col(getattr(self.model, name)) == value)
         return conditions
