@@ -11,15 +11,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import ColumnElement, String, cast, func, or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backoffice.errors import FieldError, InvalidInput, NotFound, PermissionDenied
+from backoffice.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from backoffice.models import Page
 from backoffice.models.permissions import Action
 from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Caller, Service, like_pattern, parse_sort
 from backoffice.services.bounds import column_errors, value_error
+from backoffice.services.deleting import delete_row
 
 if TYPE_CHECKING:
     from backoffice.registry import Resource
@@ -153,8 +155,12 @@ class ResourceService(Service):
         await self.before_delete(obj)
         if self.resource.audit:
             await self.audit.deleted(self.resource.name, obj, snapshot(obj))
-        await self.session.delete(obj)
-        await self.session.flush()
+        try:
+            await delete_row(self.session, obj)
+        except IntegrityError:
+            raise Conflict(
+                f"{self.resource.label} {pk} cannot be deleted: other rows refer to it."
+            ) from None
 
     # -- hooks for subclasses ----------------------------------------------------------------
 

@@ -58,6 +58,8 @@ async def parcels(settings: Settings) -> AsyncIterator[tuple[BackOffice, httpx2.
     async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
         await make_user(office, "root", is_staff=True, is_superuser=True)
         yield office, client
+    async with office.engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.drop_all)
     await office.dispose()
 
 
