@@ -2,6 +2,7 @@
 checked through the services and over real HTTP."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -444,10 +445,13 @@ async def test_changes_through_cli_api_and_admin_all_show_on_the_users_history_p
 
     assert page.status_code == 200
     rows = entries(page.text)
-    assert [row.split()[3:5] for row in rows] == [
-        ["admin", "update"],
-        ["api", "update"],
-        ["cli", "create"],
+    who_door_action = [
+        re.search(r"(\S+(?: \(#\d+\))?) (admin|api|cli) (create|update)", row) for row in rows
+    ]
+    assert [m.groups() if m else None for m in who_door_action] == [
+        ("root (#1)", "admin", "update"),
+        ("root (#1)", "api", "update"),
+        ("operator", "cli", "create"),
     ]
     assert "full name : Through the API → Through the admin" in rows[0]
     assert "full name : — → Through the API" in rows[1]

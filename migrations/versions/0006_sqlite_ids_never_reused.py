@@ -6,8 +6,8 @@ Create Date: 2026-12-04 16:00:00.000000
 
 Without AUTOINCREMENT, SQLite gives a new row the largest id plus one, so deleting the newest
 user hands its id (and with it the deleted user's History and audit entries) to the next one.
-New tables get AUTOINCREMENT when they are created (``backoffice.db``); this revision rebuilds the
-existing ones in batch mode with it. Where the audit log remembers a larger id of a deleted user,
+New tables get AUTOINCREMENT when they are created (the application's engine module sees to
+it); this revision rebuilds the existing ones in batch mode with it. Where the audit log remembers a larger id of a deleted user,
 post or group than any row left, the table's counter starts above it, so that id is not given
 again either. PostgreSQL's sequences never go back: nothing to do there. The downgrade keeps
 AUTOINCREMENT (it changes no data and no query).
