@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     logo_url: str | None = None
     """Image shown in the admin's header instead of the project name (a URL or a path)."""
 
+    posts: bool = True
+    """Offer the built-in Posts resource (API, admin, permissions). Its table stays in the
+    schema either way; switch it off when your app has no use for it."""
+
     database_url: str = "sqlite+aiosqlite:///./backoffice.db"
     """SQLAlchemy async URL: ``sqlite+aiosqlite:///…`` or ``postgresql+asyncpg://…``."""
 

@@ -191,7 +191,7 @@ class BackOffice:
         from backoffice.admin.users import UserAdmin
         from backoffice.api import groups, posts, users
 
-        for resource, factory in (
+        builtins: list[tuple[Resource, Any]] = [
             (
                 self.register(
                     User,
@@ -202,17 +202,22 @@ class BackOffice:
                     update_schema=UserUpdate,
                 ),
                 self.users,
-            ),
-            (
-                self.register(
-                    Post,
-                    name="posts",
-                    service=PostService,  # type: ignore[arg-type]
-                    admin=PostAdmin,
-                    api=posts.router,
-                ),
-                self.posts,
-            ),
+            )
+        ]
+        if self.settings.posts:
+            builtins.append(
+                (
+                    self.register(
+                        Post,
+                        name="posts",
+                        service=PostService,  # type: ignore[arg-type]
+                        admin=PostAdmin,
+                        api=posts.router,
+                    ),
+                    self.posts,
+                )
+            )
+        builtins.append(
             (
                 self.register(
                     Group,
@@ -222,8 +227,9 @@ class BackOffice:
                     api=groups.router,
                 ),
                 self.groups,
-            ),
-        ):
+            )
+        )
+        for resource, factory in builtins:
             # The built-in services predate the generic one and take their own arguments.
             resource.extra["factory"] = factory
 

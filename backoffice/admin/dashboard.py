@@ -1,4 +1,4 @@
-"""The admin's front page: a few counts and the latest changes.
+"""The admin's front page: a count per resource and the latest changes.
 
 Each block appears only to someone who may view its resource, so a staff user without
 permissions sees an empty page, never numbers. Counts are single COUNT queries, through each
@@ -16,8 +16,8 @@ from starlette.routing import Route
 
 from backoffice.admin.audit import AuditEntryAdmin
 from backoffice.admin.lookup import AdminPage, render, view_of
-from backoffice.admin.posts import PostAdmin
 from backoffice.admin.users import UserAdmin
+from backoffice.admin.views import ServiceModelView
 from backoffice.models import AuditEntry, User
 
 LATEST_ENTRIES = 10
@@ -46,17 +46,18 @@ class Dashboard(AdminPage):
         return await render(admin, request, "backoffice/dashboard.html", context)
 
     async def _counts(self, request: Request) -> list[Count]:
+        """One count per resource the user may view, in menu order (a host's included)."""
         counts = []
-        users = view_of(self._admin_ref, UserAdmin)
-        if users is not None and users.allows(request, "view"):
-            url = str(request.url_for("admin:list", identity=users.identity))
-            active = users.count_query(request).where(col(User.is_active).is_(True))
-            counts.append(Count("Users", await users.count(request), url))
-            counts.append(Count("Active users", await users.count(request, active), url))
-        posts = view_of(self._admin_ref, PostAdmin)
-        if posts is not None and posts.allows(request, "view"):
-            url = str(request.url_for("admin:list", identity=posts.identity))
-            counts.append(Count("Posts", await posts.count(request), url))
+        for view in self._admin_ref.views:
+            if not isinstance(view, ServiceModelView) or isinstance(view, AuditEntryAdmin):
+                continue
+            if not view.allows(request, "view"):
+                continue
+            url = str(request.url_for("admin:list", identity=view.identity))
+            counts.append(Count(str(view.name_plural), await view.count(request), url))
+            if isinstance(view, UserAdmin):
+                active = view.count_query(request).where(col(User.is_active).is_(True))
+                counts.append(Count("Active users", await view.count(request, active), url))
         return counts
 
     async def _latest_entries(self, request: Request) -> list[AuditEntry] | None:

@@ -4,13 +4,14 @@ import re
 
 import httpx2
 import pytest
+from fastapi import FastAPI
 
 from backoffice import BackOffice
 from backoffice.admin.views import ServiceModelView
 from backoffice.models import UserUpdate
 from backoffice.services import Caller
 from tests.admin.conftest import AdminBrowser
-from tests.conftest import Account, bearer
+from tests.conftest import Account, bearer, grant, make_user
 
 _COUNT = re.compile(r'data-count="([^"]+)".*?class="h1 mb-0">(\d+)<', re.S)
 
@@ -35,7 +36,7 @@ async def test_dashboard_shows_the_counts_to_a_superuser(
 
     page = await signed_in.client.get("/admin/")
     assert page.status_code == 200
-    assert counts(page.text) == {"Users": 3, "Active users": 2, "Posts": 2}
+    assert counts(page.text) == {"Users": 3, "Active users": 2, "Posts": 2, "Groups": 0}
 
 
 async def test_dashboard_lists_the_latest_changes_and_links_to_the_audit_log(
@@ -77,3 +78,19 @@ async def test_without_a_logo_the_header_shows_the_project_name(signed_in: Admin
     page = await signed_in.client.get("/admin/")
     assert "<h3>backoffice</h3>" in page.text
     assert "navbar-brand-logo" not in page.text
+
+
+async def test_a_hosts_resources_are_counted_for_whoever_may_view_them(
+    host_app: FastAPI,
+) -> None:
+    """A staff user with invoice rights only sees the invoices' count, not "nothing is open"."""
+    office: BackOffice = host_app.state.backoffice
+    clerk = await make_user(office, "clerk", is_staff=True)
+    await grant(office, clerk, ["invoices.view"])
+    transport = httpx2.ASGITransport(app=host_app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as host:
+        browser = AdminBrowser(host)
+        assert (await browser.login("clerk")).status_code == 302
+        page = await host.get("/admin/")
+    assert counts(page.text) == {"Invoices": 0}
+    assert 'id="dashboard-empty"' not in page.text

@@ -1,6 +1,7 @@
 """``register(..., permissions=False, audit=False)``: a resource any staff user may manage,
 left out of the audit log."""
 
+import re
 from collections.abc import AsyncIterator
 
 import httpx2
@@ -9,7 +10,7 @@ from sqlmodel import Field, SQLModel, select
 
 from backoffice import BackOffice, Settings
 from backoffice.models import AuditEntry
-from tests.conftest import bearer, make_user
+from tests.conftest import DEFAULT_PASSWORD, bearer, make_user
 
 
 class Note(SQLModel, table=True):
@@ -110,3 +111,32 @@ async def test_by_default_it_has_its_own_permissions_and_audit(
     }
     audit = await client.get("/api/audit/", params={"object_type": "notes"}, headers=root)
     assert [e["action"] for e in audit.json()["items"]] == ["create"]
+
+
+async def test_the_built_in_posts_can_be_switched_off(settings: Settings) -> None:
+    office = BackOffice(settings.model_copy(update={"posts": False}))
+    assert "posts" not in [resource.name for resource in office.registry]
+    async with office.engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.drop_all)
+        await connection.run_sync(SQLModel.metadata.create_all)
+    transport = httpx2.ASGITransport(app=office.create_app())
+    try:
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            await make_user(office, "root", is_staff=True, is_superuser=True)
+            headers = await bearer(client, "root")
+            assert (await client.get("/api/posts/", headers=headers)).status_code == 404
+            spec = (await client.get("/api/openapi.json")).json()
+            assert not [path for path in spec["paths"] if path.startswith("/api/posts")]
+            catalogue = await client.get("/api/permissions/", headers=headers)
+            assert not [p for p in catalogue.json() if p["resource"] == "posts"]
+            page = await client.get("/admin/login")
+            login = {"username": "root", "password": DEFAULT_PASSWORD}
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)
+            assert token is not None
+            await client.post("/admin/login", data={**login, "csrf_token": token.group(1)})
+            dashboard = await client.get("/admin/")
+            assert dashboard.status_code == 200
+            assert "/admin/post/list" not in dashboard.text and "/admin/user/list" in dashboard.text
+            assert (await client.get("/admin/post/list")).status_code == 404
+    finally:
+        await office.dispose()
