@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlmodel import SQLModel
 
 from backoffice import BackOffice, Settings, migrate
+from backoffice.histories import MigrationFailed, histories, targets
 from backoffice.migration_env import BUILTIN_TABLES
 from tests.conftest import TEST_SECRET_KEY
 from tests.test_cli import Cli
@@ -250,3 +251,25 @@ def test_a_host_package_that_cannot_be_imported_is_one_line(
         f"'library'; make it importable: set prepend_sys_path in {apart / 'alembic.ini'}, run "
         "from the directory that holds the package, or install it"
     ]
+
+
+def test_a_revision_moves_the_history_that_has_it() -> None:
+    """``head`` is every history, backoffice's first; ``base`` every history, the hosts' first;
+    anything else belongs to one history, found by its id or named as ``HISTORY@REVISION``."""
+    settings = Settings(_env_file=None, app_migrations=[str(APP_MIGRATIONS)])  # type: ignore[call-arg]
+    found = histories(settings)
+    backoffice, invoicing = found
+    assert (backoffice.label, invoicing.name) == ("backoffice", "invoicing")
+
+    assert targets(found, "head", upgrade=True) == [(backoffice, "head"), (invoicing, "head")]
+    assert targets(found, "base", upgrade=False) == [(invoicing, "base"), (backoffice, "base")]
+    assert targets(found, "inv0001", upgrade=True) == [(invoicing, "inv0001")]
+    assert targets(found, "0003", upgrade=False) == [(backoffice, "0003")]
+    assert targets(found, "invoicing@-1", upgrade=False) == [(invoicing, "-1")]
+    assert targets(found[:1], "-1", upgrade=False) == [(backoffice, "-1")]
+    with pytest.raises(
+        MigrationFailed, match=r"as HISTORY@-1 \(histories: backoffice, invoicing\)"
+    ):
+        targets(found, "-1", upgrade=False)
+    with pytest.raises(MigrationFailed, match=r"searched: backoffice; app 'invoicing'"):
+        targets(found, "nosuch", upgrade=True)
