@@ -3,6 +3,8 @@ example, and a host package of another domain written here and driven only throu
 line from another working directory."""
 
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -215,6 +217,13 @@ async def test_unknown_and_failing_revisions_are_one_line_naming_them(
     (versions / "lib0002_empty.py").write_text(hand_revision("lib0002", "lib0001"), "utf-8")
     fails = hand_revision("lib0003", "lib0002", 'raise RuntimeError("the shelves are not ready")')
     (versions / "lib0003_fails.py").write_text(fails, "utf-8")
+
+    # Plain alembic finds the package too, through the ini's prepend_sys_path.
+    alembic = [sys.executable, "-m", "alembic", "-c", str(folder / "alembic.ini"), "current"]
+    done = subprocess.run(  # noqa: ASYNC221  (a short child process; the test just waits)
+        alembic, cwd=host_cli.cwd, env=host_cli.env, capture_output=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
 
     unknown = host_cli.refused("migrate", "--revision", "nosuch")
     assert unknown.strip().splitlines() == [
