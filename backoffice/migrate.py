@@ -4,57 +4,62 @@ No alembic.ini and no particular working directory are needed: the scripts are f
 package (bundled in the wheel, or the checkout's ``migrations/``) and the config is built here.
 Alembic's commands run in a worker thread because ``migrations/env.py`` runs its own event loop,
 which cannot start inside a running one.
+
+There is one history per folder: backoffice's own, then each host app's in
+``settings.app_migrations`` (see ``backoffice.histories``). A revision id names the history it
+belongs to; ``head`` means every history, backoffice's first, and ``base`` every history, the
+hosts' first (their tables refer to backoffice's).
 """
 
 import io
 import threading
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import anyio
 from alembic import command
-from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from backoffice.config import Settings
+from backoffice.histories import (
+    History,
+    MigrationFailed,
+    MigrationsNotFound,
+    Moved,
+    alembic_config,
+    cause,
+    histories,
+    migrations_dir,
+    targets,
+)
+from backoffice.migration_env import MAKING_REVISION, RECORD, RunRecord
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+__all__ = [
+    "History",
+    "MigrationFailed",
+    "MigrationsNotFound",
+    "Moved",
+    "alembic_config",
+    "check",
+    "current_revisions",
+    "downgrade",
+    "head_revisions",
+    "histories",
+    "is_up_to_date",
+    "make_revision",
+    "migrations_dir",
+    "upgrade",
+]
 
 # Alembic keeps the running migration in module globals (``alembic.context``): one at a time.
 _alembic_lock = threading.Lock()
-
-
-class MigrationsNotFound(RuntimeError):
-    """Neither the wheel's bundled scripts nor a source checkout's ``migrations/`` exist."""
-
-
-def migrations_dir() -> Path:
-    """The Alembic script directory shipped with this installation of backoffice."""
-    candidates = (
-        PACKAGE_DIR / "_bundled" / "migrations",  # an installed wheel (pyproject force-include)
-        PACKAGE_DIR.parent / "migrations",  # a source or editable checkout
-    )
-    for candidate in candidates:
-        if (candidate / "env.py").is_file():
-            return candidate
-    searched = ", ".join(str(c) for c in candidates)
-    raise MigrationsNotFound(f"backoffice's migration scripts are missing (looked in {searched})")
-
-
-def alembic_config(database_url: str, *, stdout: TextIO | None = None) -> Config:
-    """A complete Alembic config for ``database_url``; no alembic.ini is read."""
-    config = Config(stdout=stdout) if stdout is not None else Config()
-    # Config values go through configparser interpolation: a literal % must be doubled
-    # (URL-encoded passwords contain them).
-    config.set_main_option("script_location", _escape(str(migrations_dir())))
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("sqlalchemy.url", _escape(database_url))
-    return config
 
 
 def head_revisions() -> tuple[str, ...]:
@@ -64,7 +69,7 @@ def head_revisions() -> tuple[str, ...]:
 
 
 async def current_revisions(settings: Settings) -> tuple[str, ...]:
-    """The revisions the database is at; empty for a database never migrated."""
+    """The revisions backoffice's own history is at; empty for a database never migrated."""
     engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as connection:
@@ -77,24 +82,14 @@ async def is_up_to_date(settings: Settings) -> bool:
     return set(await current_revisions(settings)) == set(head_revisions())
 
 
-async def upgrade(settings: Settings, revision: str = "head") -> None:
-    """backoffice's revisions, then (to head) each host app's in ``settings.app_migrations``."""
-    await _run(command.upgrade, alembic_config(settings.database_url), revision)
-    for location in settings.app_migrations:
-        await _run(command.upgrade, app_alembic_config(location, settings.database_url), "head")
+async def upgrade(settings: Settings, revision: str = "head") -> list[Moved]:
+    """Upgrade the history ``revision`` belongs to (``head``: each, backoffice's first)."""
+    return await _run_all(settings, revision, upgrade=True)
 
 
-def app_alembic_config(location: str, database_url: str) -> Config:
-    """The Alembic config of a host app's migrations folder (its own env.py and versions)."""
-    config = Config()
-    config.set_main_option("script_location", _escape(location))
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("sqlalchemy.url", _escape(database_url))
-    return config
-
-
-async def downgrade(settings: Settings, revision: str) -> None:
-    await _run(command.downgrade, alembic_config(settings.database_url), revision)
+async def downgrade(settings: Settings, revision: str) -> list[Moved]:
+    """Downgrade the history ``revision`` belongs to (``base``: each, the hosts' first)."""
+    return await _run_all(settings, revision, upgrade=False)
 
 
 async def check(settings: Settings) -> None:
@@ -103,6 +98,98 @@ async def check(settings: Settings) -> None:
     The database must be at head: this is ``alembic check``.
     """
     await _run(command.check, alembic_config(settings.database_url, stdout=io.StringIO()))
+
+
+async def make_revision(
+    settings: Settings, history: History, message: str, rev_id: str | None = None
+) -> Script | None:
+    """Autogenerate a revision of a host's history; None when its models did not change.
+
+    Nothing is upgraded; the database must be at the history's head for the comparison.
+    """
+    config = history.config(settings.database_url, stdout=io.StringIO())
+    config.attributes[MAKING_REVISION] = True
+    result: list[Any] = []
+
+    def revise() -> None:
+        with history.importable():
+            result.append(
+                command.revision(config, message=message, autogenerate=True, rev_id=rev_id)
+            )
+
+    try:
+        await _run(revise)
+    except (ImportError, CommandError, RuntimeError) as exc:
+        raise MigrationFailed(_env_failure(history, exc, None), []) from exc
+    written = result[0] if result else None
+    return written if isinstance(written, Script) else None
+
+
+async def _run_all(settings: Settings, revision: str, *, upgrade: bool) -> list[Moved]:
+    moved: list[Moved] = []
+    for history, target in targets(histories(settings), revision, upgrade=upgrade):
+        try:
+            moved.append(await _run_history(settings, history, target, upgrade=upgrade))
+        except MigrationFailed as exc:
+            raise MigrationFailed(str(exc), moved) from exc.__cause__
+    return moved
+
+
+async def _run_history(
+    settings: Settings, history: History, target: str, *, upgrade: bool
+) -> Moved:
+    config = history.config(settings.database_url)
+    record = RunRecord()
+    config.attributes[RECORD] = record
+    plan: list[str] = []
+
+    def run() -> None:
+        script = ScriptDirectory.from_config(config)
+
+        def steps(heads: Any, _context: MigrationContext) -> Any:
+            found = (
+                script._upgrade_revs(target, heads)
+                if upgrade
+                else script._downgrade_revs(target, heads)
+            )
+            plan.extend(step.revision.revision for step in found)
+            return found
+
+        with (
+            history.importable(),
+            EnvironmentContext(config, script, fn=steps, destination_rev=target),
+        ):
+            script.run_env()
+
+    try:
+        await _run(run)
+    except Exception as exc:
+        if plan:  # a revision failed: name it, and where the database stays
+            failed = plan[len(record.applied)] if len(record.applied) < len(plan) else plan[-1]
+            at = _revs(record.heads)
+            raise MigrationFailed(
+                f"{history.label}: revision {failed} failed ({cause(exc)}); "
+                f"this history stays at {at}",
+                [],
+            ) from exc
+        if isinstance(exc, (SQLAlchemyError, OSError)):
+            raise  # the database cannot be reached: the caller says so
+        raise MigrationFailed(_env_failure(history, exc, target), []) from exc
+    return Moved(history, record.before, record.heads)
+
+
+def _env_failure(history: History, exc: BaseException, target: str | None) -> str:
+    if isinstance(exc, ImportError) and not isinstance(exc, CommandError):
+        missing = exc.name or str(exc)
+        return (
+            f"{history.label}: {history.location / 'env.py'} could not import {missing!r}; "
+            f"make it importable: set prepend_sys_path in {history.location / 'alembic.ini'}, "
+            "run from the directory that holds the package, or install it"
+        )
+    text = cause(exc, with_type=not isinstance(exc, CommandError))
+    if "not up to date" in text:
+        text += " Run `backoffice migrate` first."
+    return f"{history.label}: {text}"
 
 
 async def _run(func: Callable[..., Any], *args: Any) -> None:
@@ -117,5 +204,7 @@ def _current_heads(connection: Connection) -> tuple[str, ...]:
     return tuple(MigrationContext.configure(connection).get_current_heads())
 
 
-def _escape(value: str) -> str:
-    return value.replace("%", "%%")
+def _revs(revisions: tuple[str, ...] | None) -> str:
+    if revisions is None:
+        return "an unknown revision"
+    return ", ".join(revisions) if revisions else "base (no revision)"

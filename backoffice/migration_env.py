@@ -7,19 +7,33 @@ drift.
 """
 
 import asyncio
-from collections.abc import Collection
+import importlib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from alembic.autogenerate.api import AutogenContext
+from alembic.operations.ops import MigrationScript
 from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext, MigrationInfo
 from sqlalchemy import event, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 import backoffice.models  # noqa: F401  (registers every table and sets the naming convention)
 from backoffice.config import Settings
-from backoffice.models.common import UTCDateTime
+
+DATABASE_URL = "backoffice.database_url"
+"""``config.attributes`` key of the URL ``backoffice.migrate`` passes to an env.py."""
+RECORD = "backoffice.record"
+"""``config.attributes`` key of the ``RunRecord`` that ``run_migrations`` fills in."""
+MAKING_REVISION = "backoffice.making_revision"
+"""``config.attributes`` key set by ``backoffice makemigrations``: the database is left as it is
+(not even a version table is created), and a revision without changes is not written."""
+PLACEHOLDER_URL = "driver://user:pass@localhost/dbname"
+"""What ``alembic init`` writes as ``sqlalchemy.url``."""
 
 BUILTIN_TABLES = frozenset(
     str(mapper.local_table.name)  # type: ignore[attr-defined]
@@ -37,15 +51,51 @@ PostgreSQL only and use an operator class (one on an expression), which a model'
 cannot say; compared, they would show as drift ("remove_index") on every ``alembic check``."""
 
 
-def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
-    """Render app-specific column types as plain SQLAlchemy types.
+class MigrationEnvError(RuntimeError):
+    """An env.py that cannot run as configured (the message says what to change)."""
 
-    Revisions are frozen history: importing ``backoffice.models.common`` from them would tie old
-    revisions to today's code. UTCDateTime only converts values in Python; in the database it is
-    ``DateTime(timezone=True)``.
+
+@dataclass
+class RunRecord:
+    """What one run of an env.py did, for ``backoffice migrate`` to report."""
+
+    version_table: str | None = None
+    before: tuple[str, ...] | None = None
+    """The revisions the database was at when the run started."""
+    heads: tuple[str, ...] | None = None
+    """The revisions it is at now: updated after each revision, each in its own transaction."""
+    applied: list[str] = field(default_factory=list)
+
+
+def tables_of(module: str) -> frozenset[str]:
+    """The tables of the SQLModel classes defined in ``module`` (a module or a package).
+
+    A host's env.py passes ``tables_of("myapp.models")`` to ``run_migrations``: its history then
+    covers exactly the tables its models declare.
     """
-    if type_ == "type" and isinstance(obj, UTCDateTime):
-        return "sa.DateTime(timezone=True)"
+    importlib.import_module(module)
+    names = frozenset(
+        str(mapper.local_table.name)  # type: ignore[attr-defined]
+        for mapper in SQLModel._sa_registry.mappers
+        if mapper.class_.__module__ == module or mapper.class_.__module__.startswith(module + ".")
+    )
+    if not names:
+        raise MigrationEnvError(f"{module} defines no SQLModel table (a class with table=True)")
+    return names
+
+
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """Render SQLModel's and backoffice's column types as the plain SQLAlchemy types they store.
+
+    Revisions are frozen history: importing ``sqlmodel`` or ``backoffice.models.common`` from
+    them would tie old revisions to today's code, and a revision rendered as
+    ``sqlmodel.sql.sqltypes.AutoString()`` fails with a NameError under a template without
+    ``import sqlmodel`` (alembic's own). These types only convert values in Python: AutoString
+    is ``String(length)``, a UTCDateTime is ``DateTime(timezone=True)``.
+    """
+    ours = type(obj).__module__.startswith(("sqlmodel.", "backoffice."))
+    if type_ == "type" and isinstance(obj, TypeDecorator) and ours:
+        return f"sa.{obj.impl_instance!r}"
     return False
 
 
@@ -55,8 +105,16 @@ def run_migrations(
     tables: Collection[str] = BUILTIN_TABLES,
     version_table: str = "alembic_version",
 ) -> None:
-    """Run (or autogenerate) the revisions of ``context`` for the tables named ``tables``."""
+    """Run (or autogenerate) the revisions of ``context`` for the tables named ``tables``.
+
+    The database is the one ``backoffice.migrate`` passes, otherwise the application's
+    (``BACKOFFICE_DATABASE_URL``, a .env file, or the default). A ``sqlalchemy.url`` in an
+    alembic.ini is never used: alembic init's placeholder is ignored, and any other URL that is
+    not the application's is refused rather than silently set aside. Each revision runs in its
+    own transaction, so a failure leaves the database at the last revision that succeeded.
+    """
     config = context.config
+    record = config.attributes.get(RECORD)
 
     def include_object(obj: Any, name: str | None, type_: str, *args: Any) -> bool:
         if type_ == "index" and name in DATABASE_ONLY_INDEXES:
@@ -64,7 +122,25 @@ def run_migrations(
         table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
         return table is None or table in tables
 
+    def applied(
+        ctx: MigrationContext,
+        step: MigrationInfo,
+        heads: Collection[Any],
+        run_args: Mapping[str, Any],
+    ) -> None:
+        if isinstance(record, RunRecord):
+            record.applied.append(step.up_revision_id or "base")
+            record.heads = tuple(sorted(heads))
+
+    def skip_empty(context: Any, revision: Any, directives: list[MigrationScript]) -> None:
+        if config.attributes.get(MAKING_REVISION) and all(
+            script.upgrade_ops is None or script.upgrade_ops.is_empty() for script in directives
+        ):
+            directives[:] = []
+
     def configure(**kwargs: Any) -> None:
+        if config.attributes.get(MAKING_REVISION):
+            kwargs["dont_mutate"] = True
         context.configure(
             target_metadata=SQLModel.metadata,
             include_object=include_object,
@@ -74,14 +150,31 @@ def run_migrations(
             # Alembic compares a TypeDecorator (UTCDateTime) by its impl, DateTime(timezone=True).
             compare_type=True,
             render_item=render_item,
+            transaction_per_migration=True,
+            on_version_apply=applied,
+            process_revision_directives=skip_empty,
             **kwargs,
         )
 
     def database_url() -> str:
-        return config.get_main_option("sqlalchemy.url") or Settings().database_url
+        passed = config.attributes.get(DATABASE_URL)
+        if passed:
+            return str(passed)
+        url = Settings().database_url
+        written = config.get_main_option("sqlalchemy.url")
+        if written and written != PLACEHOLDER_URL and written != url:
+            raise MigrationEnvError(
+                f"sqlalchemy.url in {config.config_file_name or 'the Alembic config'} is not the "
+                "application's database: remove it (the URL comes from BACKOFFICE_DATABASE_URL)"
+            )
+        return url
 
     def do_run(connection: Connection) -> None:
         configure(connection=connection)
+        if isinstance(record, RunRecord):
+            record.version_table = version_table
+            heads = context.get_context().get_current_heads()
+            record.before = record.heads = tuple(sorted(heads))
         with context.begin_transaction():
             context.run_migrations()
 

@@ -1,8 +1,8 @@
 """Alembic environment for backoffice's own tables (see ``backoffice.migration_env``).
 
 Run by ``alembic …`` from the repository root (with alembic.ini) and by ``backoffice migrate``
-(``backoffice.migrate`` builds the config in code). The URL is the config's ``sqlalchemy.url``
-when the caller set one, otherwise the application's own ``Settings().database_url``.
+(``backoffice.migrate`` builds the config in code). The URL is the one ``backoffice.migrate``
+passes, otherwise the application's own ``Settings().database_url``; never an ini's.
 """
 
 from logging.config import fileConfig

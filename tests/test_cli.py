@@ -125,12 +125,15 @@ async def all_users(settings: Settings) -> list[User]:
 
 
 async def test_migrate_brings_an_empty_database_to_head_once(cli: Cli, empty_db: Settings) -> None:
+    head = migrate.head_revisions()[0]
     first = cli.ok("migrate")
     assert "Upgraded database" in first.stdout
+    assert f"  backoffice: none -> {head}\n" in first.stdout
     assert await migrate.current_revisions(empty_db) == migrate.head_revisions()
 
     again = cli.ok("migrate")
     assert "already at" in again.stdout
+    assert f"  backoffice: {head} -> {head} (nothing to do)\n" in again.stdout
 
 
 async def test_migrate_downgrade_asks_for_confirmation(migrated: Cli, empty_db: Settings) -> None:
@@ -145,7 +148,25 @@ async def test_migrate_downgrade_asks_for_confirmation(migrated: Cli, empty_db: 
 
 def test_an_unknown_revision_is_one_line_not_a_traceback(cli: Cli) -> None:
     stderr = cli.refused("migrate", "--revision", "nosuchrevision")
-    assert "nosuchrevision" in stderr
+    assert stderr == "backoffice: error: unknown revision 'nosuchrevision' (searched: backoffice)\n"
+
+
+def test_host_migration_commands_say_what_is_missing(cli: Cli, tmp_path: Path) -> None:
+    stderr = cli.refused("makemigrations", "-m", "first")
+    assert "pass --app FOLDER" in stderr
+    assert len(stderr.splitlines()) == 1
+
+    folder = tmp_path / "nowhere" / "migrations"
+    stderr = cli.refused("startmigrations", str(folder), "--models", "nosuchpackage.models")
+    assert "cannot find the module nosuchpackage.models" in stderr
+    assert len(stderr.splitlines()) == 1
+    assert not folder.exists()
+
+    stderr = cli.refused("migrate", BACKOFFICE_APP_MIGRATIONS=str(folder))
+    assert stderr == (
+        f"backoffice: error: app migrations {folder}: no env.py there (BACKOFFICE_APP_MIGRATIONS "
+        "lists Alembic folders; start one with `backoffice startmigrations`)\n"
+    )
 
 
 # -- createsuperuser -------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from backoffice.cli.common import (
     _error,
 )
 from backoffice.cli.database import cmd_clearsessions, cmd_migrate
+from backoffice.cli.migrations import cmd_makemigrations, cmd_startmigrations
 from backoffice.cli.prompts import InputClosed
 from backoffice.cli.serve import cmd_serve, prepare_to_serve
 from backoffice.config import SecretKeyError, Settings
@@ -125,15 +126,46 @@ def build_parser() -> argparse.ArgumentParser:
     mig = commands.add_parser(
         "migrate",
         help="bring the database schema up to date",
-        description="Apply the database migrations (or, with --downgrade, revert them).",
+        description="Apply the database migrations (or, with --downgrade, revert them): "
+        "backoffice's, then each host app's in BACKOFFICE_APP_MIGRATIONS. A revision id moves "
+        "only the history it belongs to (write HISTORY@REVISION if ids collide).",
     )
     target = mig.add_mutually_exclusive_group()
-    target.add_argument("--revision", default="head", help="upgrade to this revision (head)")
     target.add_argument(
-        "--downgrade", metavar="REVISION", help="revert to REVISION ('base' drops every table)"
+        "--revision", default="head", help="upgrade to this revision ('head': every history)"
+    )
+    target.add_argument(
+        "--downgrade",
+        metavar="REVISION",
+        help="revert to REVISION ('base': every history, the host apps' first; drops every table)",
     )
     mig.add_argument("--yes", action="store_true", help="do not ask before a downgrade")
     mig.set_defaults(handler=cmd_migrate)
+
+    start = commands.add_parser(
+        "startmigrations",
+        help="start a host app's own migrations folder",
+        description="Write an Alembic folder (alembic.ini, env.py, script.py.mako, versions/) for "
+        "the tables of a host app's models module, with its own version table. Existing files "
+        "are never overwritten.",
+    )
+    start.add_argument("path", metavar="PATH", help="the folder to create, e.g. myapp/migrations")
+    start.add_argument("--models", required=True, help="the module of your tables: myapp.models")
+    start.add_argument("--name", help="the history's name (default: the models' top package)")
+    start.set_defaults(handler=cmd_startmigrations)
+
+    make = commands.add_parser(
+        "makemigrations",
+        help="autogenerate a revision of a host app's migrations",
+        description="Compare a host app's models with the database (which must be at that "
+        "history's head) and write a revision for the differences. Upgrades nothing.",
+    )
+    make.add_argument("-m", "--message", required=True, help="what the revision does")
+    make.add_argument(
+        "--app", metavar="FOLDER", help="the app's migrations (default: the only one listed)"
+    )
+    make.add_argument("--rev-id", help="the revision id (default: a random one)")
+    make.set_defaults(handler=cmd_makemigrations)
 
     create = commands.add_parser(
         "createsuperuser",

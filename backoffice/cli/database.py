@@ -13,7 +13,6 @@ from backoffice.cli.common import (
     EXIT_OK,
     CommandFailed,
     _database_failure,
-    _revisions,
     _unit_of_work,
     _url,
 )
@@ -28,28 +27,42 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
             f"Downgrading database {_url(settings)} to {args.downgrade} may drop tables and the "
             "data in them."
         )
+    upgrade = args.downgrade is None
+    revision: str = args.revision if upgrade else args.downgrade
     try:
-        return asyncio.run(
-            _migrate(settings, upgrade_to=args.revision, downgrade_to=args.downgrade)
-        )
+        moved = asyncio.run(_migrate(settings, revision, upgrade))
+    except migrate.MigrationFailed as exc:
+        if exc.moved:
+            _report(settings, exc.moved, upgrade)
+        raise CommandFailed(str(exc)) from None
     except (SQLAlchemyError, OSError, AlembicCommandError) as exc:
         raise CommandFailed(_database_failure(settings, exc)) from None
-
-
-async def _migrate(settings: Settings, *, upgrade_to: str, downgrade_to: str | None) -> int:
-    before = await migrate.current_revisions(settings)
-    if downgrade_to is None:
-        await migrate.upgrade(settings, upgrade_to)
-    else:
-        await migrate.downgrade(settings, downgrade_to)
-    after = await migrate.current_revisions(settings)
-    url = _url(settings)
-    if before == after:
-        print(f"Database {url} is already at {_revisions(after)}; nothing to do.")
-    else:
-        verb = "Upgraded" if downgrade_to is None else "Downgraded"
-        print(f"{verb} database {url} from {_revisions(before)} to {_revisions(after)}.")
+    _report(settings, moved, upgrade)
     return EXIT_OK
+
+
+async def _migrate(settings: Settings, revision: str, upgrade: bool) -> list[migrate.Moved]:
+    if upgrade:
+        return await migrate.upgrade(settings, revision)
+    return await migrate.downgrade(settings, revision)
+
+
+def _report(settings: Settings, moved: list[migrate.Moved], upgrade: bool) -> None:
+    """One line per history run: where it was and where it is now."""
+    url = _url(settings)
+    if any(m.before != m.after for m in moved):
+        print(f"{'Upgraded' if upgrade else 'Downgraded'} database {url}:")
+    else:
+        print(f"Database {url} is already at the revisions asked for; nothing to do:")
+    for m in moved:
+        same = " (nothing to do)" if m.before == m.after else ""
+        print(f"  {m.history.label}: {_at(m.before)} -> {_at(m.after)}{same}")
+
+
+def _at(revisions: tuple[str, ...] | None) -> str:
+    if revisions is None:
+        return "?"
+    return ", ".join(revisions) if revisions else "none"
 
 
 def cmd_clearsessions(settings: Settings, args: argparse.Namespace) -> int:
