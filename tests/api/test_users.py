@@ -336,7 +336,13 @@ async def test_a_user_changes_their_own_profile(client: httpx2.AsyncClient, alic
     headers = await bearer(client, "alice")
 
     response = await client.patch(
-        ME, json={"full_name": "Alice Liddell", "email": "Liddell@Example.com"}, headers=headers
+        ME,
+        json={
+            "full_name": "Alice Liddell",
+            "email": "Liddell@Example.com",
+            "current_password": alice.password,
+        },
+        headers=headers,
     )
 
     assert response.status_code == 200, response.text
@@ -365,7 +371,9 @@ async def test_a_user_cannot_take_someone_elses_email(
     client: httpx2.AsyncClient, alice: Account, bob: Account
 ) -> None:
     response = await client.patch(
-        ME, json={"email": "bob@example.com"}, headers=await bearer(client, "alice")
+        ME,
+        json={"email": "bob@example.com", "current_password": alice.password},
+        headers=await bearer(client, "alice"),
     )
 
     body = assert_problem(response, 409)

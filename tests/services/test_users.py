@@ -486,7 +486,10 @@ async def test_listing_users_filters_by_flags(
 async def test_user_can_change_their_own_profile(office: BackOffice, alice: Account) -> None:
     async with office.session() as session:
         user = await office.users(session, as_user(alice)).update(
-            alice.id, UserUpdateMe(email="Alice2@Example.com", full_name="Alice A.")
+            alice.id,
+            UserUpdateMe(
+                email="Alice2@Example.com", full_name="Alice A.", current_password=alice.password
+            ),
         )
     assert (user.email, user.full_name, user.username) == (
         "alice2@example.com",
