@@ -125,6 +125,21 @@ async def test_registration_refuses_invalid_fields(
     assert_no_secrets(response, "N3wcomerPass", str(fields.get("password", "N3wcomerPass")))
 
 
+@pytest.mark.parametrize("name", ["operator", "System", " ANONYMOUS "])
+async def test_the_audit_logs_names_cannot_be_registered_nor_taken_by_a_rename(
+    client: httpx2.AsyncClient, office: BackOffice, alice: Account, name: str
+) -> None:
+    registered = await client.post(USERS, json=registration(username=name))
+    renamed = await client.patch(ME, json={"username": name}, headers=await bearer(client, "alice"))
+
+    for response in (registered, renamed):
+        body = assert_problem(response, 422)
+        assert body["errors"][0]["loc"] == ["body", "username"]
+        assert "is reserved" in body["errors"][0]["msg"]
+    assert await count_users(office, username=name.strip().lower()) == 0
+    assert await count_users(office) == 1
+
+
 @pytest.mark.parametrize(
     ("password", "rule"),
     [("nouppercase1", "upper-case"), ("NoDigitsHere", "digit")],
