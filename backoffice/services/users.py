@@ -160,7 +160,7 @@ class UserService(Service):
             _check_not_reserved(changes["username"])
         old_email = user.email
         changes_email = changes.get("email", old_email) != old_email
-        if changes_email and is_self and not self.caller.trusted:
+        if changes_email and is_self:
             await self._check_current_password(user, current_password)
         changes_rank = any(
             key in changes and changes[key] != getattr(user, key)
@@ -252,11 +252,6 @@ class UserService(Service):
     async def _require(self, action: str, what: str) -> None:
         if not await self.may("users", action):
             raise PermissionDenied(f"You need the users.{action} permission to {what}.")
-
-    async def may_manage(self, user_id: int) -> None:
-        """Refuse (``PermissionDenied``) unless the caller may manage this account: for a door
-        that wants to say so before showing a form (see ``managing``)."""
-        await require_may_manage(self, await self._load(user_id))
 
     async def _check_current_password(self, user: User, password: str | None) -> None:
         if not password:
