@@ -100,6 +100,7 @@ class UserAdmin(BulkActionView, model=User):
             current_password = PasswordField(
                 "Your current password",
                 description="Needed only to change the email address of your own account.",
+                render_kw={"autocomplete": "current-password"},
             )
 
         return UserEditForm

@@ -141,7 +141,11 @@ class UserUpdateMe(SQLModel):
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    current_password: str | None = Field(default=None, max_length=PASSWORD_MAX_LENGTH)
+    current_password: str | None = Field(
+        default=None,
+        max_length=PASSWORD_MAX_LENGTH,
+        description="Your current password: needed to change your own email address.",
+    )
 
     email: EmailStr | None = Field(default=None, max_length=EMAIL_MAX_LENGTH)
     username: str | None = Field(
