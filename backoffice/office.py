@@ -79,7 +79,7 @@ class BackOffice:
         return AuthService(session, caller, self.hasher, self.settings, self.mailer)
 
     def users(self, session: AsyncSession, caller: Caller) -> UserService:
-        return UserService(session, caller, self.hasher)
+        return UserService(session, caller, self.hasher, self.mailer)
 
     def posts(self, session: AsyncSession, caller: Caller) -> PostService:
         return PostService(session, caller)

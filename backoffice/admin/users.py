@@ -13,6 +13,7 @@ from backoffice.admin.filters import RecentDateFilter
 from backoffice.admin.groups import ensure_permission_rows
 from backoffice.models import User, UserAccess, UserAdminCreate, UserUpdate
 from backoffice.services import Caller
+from backoffice.services.mail import Mail
 from backoffice.services.users import AUDIT_TYPE
 
 EDITABLE = ["email", "username", "full_name", "is_active", "is_staff", "is_superuser"]
@@ -93,7 +94,16 @@ class UserAdmin(BulkActionView, model=User):
                 password = PasswordField("Password", validators=[InputRequired()])
 
             return UserCreateForm
-        return form
+
+        # The service asks for it when a user changes their own email address.
+        class UserEditForm(form):  # type: ignore[valid-type,misc]
+            current_password = PasswordField(
+                "Your current password",
+                description="Needed only to change the email address of your own account.",
+                render_kw={"autocomplete": "current-password"},
+            )
+
+        return UserEditForm
 
     async def insert_model(self, request: Request, data: dict[str, Any]) -> User:
         payload = self.parse(UserAdminCreate, data, [*EDITABLE, "password"])
@@ -108,14 +118,20 @@ class UserAdmin(BulkActionView, model=User):
         return await self.run(request, create)
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> User:
-        payload = self.parse(UserUpdate, data, EDITABLE)
+        payload = self.parse(UserUpdate, data, [*EDITABLE, "current_password"])
+        outbox: list[Mail] = []
 
         async def update(session: AsyncSession, caller: Caller) -> User:
-            user = await self.office.users(session, caller).update(int(pk), payload)
+            users = self.office.users(session, caller)
+            user = await users.update(int(pk), payload)
             await self._set_access(session, caller, int(pk), data)
+            outbox.extend(users.outbox)
             return user
 
-        return await self.run(request, update)
+        user = await self.run(request, update)
+        for mail in outbox:  # once committed (SQLAdmin builds the response: no background)
+            self.office.mailer.deliver_soon(mail)
+        return user
 
     async def _set_access(
         self, session: AsyncSession, caller: Caller, user_id: int, data: dict[str, Any]

@@ -27,7 +27,8 @@ from backoffice.models import (
     UserUpdateMe,
 )
 from backoffice.services import Caller
-from backoffice.services.users import USER_SORT_FIELDS
+from backoffice.services.mail import Mailer
+from backoffice.services.users import USER_SORT_FIELDS, UserService
 
 router = APIRouter(prefix="/users", tags=["users"])
 AUTH = problem_responses(401, 403)
@@ -81,9 +82,15 @@ async def read_me(user: CurrentUser) -> User:
 
 
 @router.patch("/me", response_model=UserPublic, responses={**AUTH, **problem_responses(409, 422)})
-async def update_me(data: UserUpdateMe, users: UserServiceDep) -> User:
+async def update_me(
+    data: UserUpdateMe, users: UserServiceDep, office: OfficeDep, tasks: BackgroundTasks
+) -> User:
+    """A new ``email`` needs ``current_password`` (a wrong or missing one answers 422); the old
+    address is told of the change by mail."""
     assert users.caller.user_id is not None
-    return await users.update(users.caller.user_id, data)
+    user = await users.update(users.caller.user_id, data)
+    _send_outbox(users, office.mailer, tasks)
+    return user
 
 
 @router.post(
@@ -118,9 +125,19 @@ async def read_user(user_id: IdPath, users: UserServiceDep) -> User:
     dependencies=[require_permission("users", "change")],
     responses={**AUTH, **problem_responses(404, 409, 422)},
 )
-async def update_user(user_id: IdPath, data: UserUpdate, users: UserServiceDep) -> User:
-    """Needs ``users.change``. Granting or revoking staff or superuser status takes a superuser."""
-    return await users.update(user_id, data)
+async def update_user(
+    user_id: IdPath,
+    data: UserUpdate,
+    users: UserServiceDep,
+    office: OfficeDep,
+    tasks: BackgroundTasks,
+) -> User:
+    """Needs ``users.change``, and an account holding no permission or group you lack.
+    Granting or revoking staff or superuser status takes a superuser. A changed email is told
+    to the old address."""
+    user = await users.update(user_id, data)
+    _send_outbox(users, office.mailer, tasks)
+    return user
 
 
 @router.delete(
@@ -130,7 +147,8 @@ async def update_user(user_id: IdPath, data: UserUpdate, users: UserServiceDep) 
     responses={**AUTH, **problem_responses(404, 409)},
 )
 async def delete_user(user_id: IdPath, users: UserServiceDep) -> Response:
-    """Needs ``users.delete``. The last active superuser cannot be deleted."""
+    """Needs ``users.delete``, and an account holding no permission or group you lack. The last
+    active superuser cannot be deleted."""
     await users.delete(user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -155,6 +173,13 @@ async def read_access(user_id: IdPath, permissions: PermissionServiceDep) -> Use
 async def replace_access(
     user_id: IdPath, data: UserAccess, permissions: PermissionServiceDep
 ) -> UserAccessPublic:
-    """Replace a user's groups and direct permissions. Needs ``users.change``, and you may only
-    grant or revoke permissions you hold yourself."""
+    """Replace a user's groups and direct permissions. Needs ``users.change``, and an account
+    holding no permission or group you lack; you may only grant or revoke permissions you hold
+    yourself."""
     return await permissions.set_access(user_id, data)
+
+
+def _send_outbox(users: UserService, mailer: Mailer, tasks: BackgroundTasks) -> None:
+    """The service's mail, sent after the response (the change is committed by then)."""
+    for mail in users.outbox:
+        tasks.add_task(mailer.deliver, mail)

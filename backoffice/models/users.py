@@ -32,6 +32,10 @@ USERNAME_INPUT_PATTERN = rf"^\s*[A-Za-z0-9]{{{USERNAME_MIN_LENGTH},}}\s*$"
 # The longest address email-validator accepts (RFC 5321's path limit, less the brackets). The
 # column keeps its 255 characters.
 EMAIL_MAX_LENGTH = 254
+# The audit log's names for who acted without an account (the operator at the command line,
+# the system itself, an anonymous caller): no account may take one, or its entries would read
+# as theirs.
+RESERVED_USERNAMES = frozenset({"operator", "system", "anonymous"})
 
 
 def _normalise_username(value: object) -> object:
@@ -132,9 +136,16 @@ class UserAdminCreate(UserCreate):
 
 
 class UserUpdateMe(SQLModel):
-    """What a user may change about themselves."""
+    """What a user may change about themselves. Changing one's own email address takes the
+    current password (``current_password``), which is never stored nor echoed."""
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    current_password: str | None = Field(
+        default=None,
+        max_length=PASSWORD_MAX_LENGTH,
+        description="Your current password: needed to change your own email address.",
+    )
 
     email: EmailStr | None = Field(default=None, max_length=EMAIL_MAX_LENGTH)
     username: str | None = Field(

@@ -4,6 +4,7 @@ Sending is slow and can fail; the doors run it as a background task (``deliver``
 never waits for an SMTP server and never fails because of one.
 """
 
+import asyncio
 import logging
 import smtplib
 import ssl
@@ -83,6 +84,7 @@ class Mailer:
             autoescape=select_autoescape(["html"]),
             undefined=StrictUndefined,
         )
+        self._pending: set[asyncio.Task[bool]] = set()
 
     def render(self, name: str, to: str, subject: str, **context: Any) -> Mail:
         context = {"project_name": self.settings.project_name, **context}
@@ -111,6 +113,18 @@ class Mailer:
             valid_minutes=valid_minutes,
         )
 
+    def email_changed(self, user: "User", old_email: str) -> Mail:
+        """To the address an account had: its email was changed (by its owner or an admin).
+        Neither the new address nor any secret is in it: the old mailbox may be the one at risk.
+        """
+        return self.render(
+            "email_changed",
+            to=old_email,
+            subject=f"The email address of your {self.settings.project_name} account was changed",
+            username=user.username,
+            old_email=old_email,
+        )
+
     def build(self, mail: Mail) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.settings.mail_from
@@ -121,6 +135,13 @@ class Mailer:
         if mail.html is not None:
             message.add_alternative(mail.html, subtype="html")
         return message
+
+    def deliver_soon(self, mail: Mail) -> None:
+        """``deliver`` in a task of its own, for a door that cannot attach a background task to
+        its response (the admin's edit form, whose response SQLAdmin builds)."""
+        task = asyncio.get_running_loop().create_task(self.deliver(mail))
+        self._pending.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._pending.discard)
 
     async def deliver(self, mail: Mail) -> bool:
         """Send, and log (never raise) a failure: this runs after the response is gone."""

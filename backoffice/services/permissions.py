@@ -7,7 +7,9 @@ Rules:
   or through groups; anyone else holds none (permissions are staff rights, the same in the
   API and the admin);
 - nobody grants or takes away a permission they do not hold themselves, so a staff user who
-  may change users cannot use that to raise their own rights (Django allows it; we do not).
+  may change users cannot use that to raise their own rights (Django allows it; we do not);
+- nobody changes the groups or permissions of an account that holds more than they do
+  (``managing.require_may_manage``, the rule of every change to an account).
 """
 
 from collections.abc import Iterable, Sequence
@@ -38,6 +40,7 @@ from backoffice.services.base import (
     Service,
     permission_codes,
 )
+from backoffice.services.managing import require_may_manage
 
 T = TypeVar("T")
 Catalogue = Sequence[tuple[str, str, str]]
@@ -131,8 +134,7 @@ class PermissionService(Service):
         """Replace a user's groups and direct permissions."""
         await self._require("users", "change")
         user = await self._load_user(user_id)
-        if user.is_superuser and not self.caller.is_superuser:
-            raise PermissionDenied("Only a superuser can change a superuser account.")
+        await require_may_manage(self, user)
         before = await self._access(user)
         groups = await self._groups_named(data.groups)
         permissions = await self._permissions_named(data.permissions, field="permissions")

@@ -21,11 +21,13 @@ from backoffice.models import (
     UserUpdateMe,
     utcnow,
 )
-from backoffice.models.users import UserBase
+from backoffice.models.users import RESERVED_USERNAMES, UserBase
 from backoffice.security import PasswordHasher
 from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Caller, Service, like_pattern, parse_sort
 from backoffice.services.credentials import CredentialService
+from backoffice.services.mail import Mail, Mailer
+from backoffice.services.managing import require_may_manage
 from backoffice.services.passwords import check_password
 
 USER_SORT_FIELDS = frozenset({"id", "email", "username", "created_at", "last_login"})
@@ -36,13 +38,28 @@ UNIQUE_FIELDS = {
 BAD_CREDENTIALS = "Incorrect username or password."
 AUDIT_TYPE = "users"
 LAST_SUPERUSER = "This is the last active superuser: it cannot be deleted, deactivated or demoted."
+RESERVED_USERNAME = (
+    "is reserved: the audit log uses it for actions without an account; choose another username"
+)
+EMAIL_CHANGE_UNPROVEN = "Give your current password to change your email address."
+INCORRECT_CURRENT = "The current password is incorrect."
 
 
 class UserService(Service):
-    def __init__(self, session: AsyncSession, caller: Caller, hasher: PasswordHasher) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        hasher: PasswordHasher,
+        mailer: Mailer | None = None,
+    ) -> None:
         super().__init__(session, caller)
         self.hasher = hasher
+        self.mailer = mailer
         self.audit = AuditService(session, caller)
+        self.outbox: list[Mail] = []
+        """Mail the door sends once its unit of work is committed (e.g. the notice to the old
+        address after an email change)."""
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -106,6 +123,7 @@ class UserService(Service):
             if (data.is_staff or data.is_superuser) and not self.caller.is_superuser:
                 raise PermissionDenied("Only a superuser can create staff or superusers.")
             is_active, is_staff, is_superuser = data.is_active, data.is_staff, data.is_superuser
+        _check_not_reserved(data.username)
         check_password(data.password, user_attributes=_attributes(data))
         await self._check_unique(email=data.email, username=data.username)
         user = User(
@@ -123,8 +141,13 @@ class UserService(Service):
         return user
 
     async def update(self, user_id: int, data: UserUpdateMe) -> User:
-        """Change a user. ``UserUpdate`` (with flags) is for admins; ``UserUpdateMe`` for self."""
+        """Change a user. ``UserUpdate`` (with flags) is for admins; ``UserUpdateMe`` for self.
+
+        Changing one's own email takes the current password; whoever changes an address, the
+        old one is told (a mail in ``outbox``).
+        """
         changes = data.model_dump(exclude_unset=True)
+        current_password = changes.pop("current_password", None)
         for key in ("email", "username", "is_active", "is_staff", "is_superuser"):
             if key in changes and changes[key] is None:
                 del changes[key]  # a required field is never cleared: null leaves it as it is
@@ -132,7 +155,13 @@ class UserService(Service):
         if isinstance(data, UserUpdate) or not is_self:
             await self._require("change", "change other users")
         user = await self._load(user_id)
-        self._require_may_manage(user)
+        await require_may_manage(self, user)
+        if changes.get("username", user.username) != user.username:
+            _check_not_reserved(changes["username"])
+        old_email = user.email
+        changes_email = changes.get("email", old_email) != old_email
+        if changes_email and is_self:
+            await self._check_current_password(user, current_password)
         changes_rank = any(
             key in changes and changes[key] != getattr(user, key)
             for key in ("is_staff", "is_superuser")
@@ -158,6 +187,8 @@ class UserService(Service):
         if deactivates:
             await CredentialService(self.session).end_everything_for(user_id)
         await self.audit.updated(AUDIT_TYPE, user, before)
+        if changes_email:
+            self.outbox.append(self._email_changed_notice(user, old_email))
         return user
 
     async def change_password(self, user_id: int, current_password: str, new_password: str) -> None:
@@ -167,7 +198,7 @@ class UserService(Service):
         user = await self._load(user_id)
         ok, _ = await self.hasher.verify(current_password, user.hashed_password)
         if not ok:
-            raise InvalidInput.single("current_password", "The current password is incorrect.")
+            raise InvalidInput.single("current_password", INCORRECT_CURRENT)
         await self._store_password(user, new_password, field="new_password")
 
     async def reset_password(self, user: User, new_password: str) -> None:
@@ -179,14 +210,14 @@ class UserService(Service):
         """An admin's or the operator's reset, without the current password."""
         await self._require("change", "set other users' passwords")
         user = await self._load(user_id)
-        self._require_may_manage(user)
+        await require_may_manage(self, user)
         await self._store_password(user, new_password, field="password")
 
     async def delete(self, user_id: int) -> None:
         if self.caller.user_id != user_id:
             await self._require("delete", "delete other users")
         user = await self._load(user_id)
-        self._require_may_manage(user)
+        await require_may_manage(self, user)
         removes_superuser = user.is_superuser and user.is_active
         if removes_superuser:
             await self._lock_superusers()
@@ -222,10 +253,17 @@ class UserService(Service):
         if not await self.may("users", action):
             raise PermissionDenied(f"You need the users.{action} permission to {what}.")
 
-    def _require_may_manage(self, user: User) -> None:
-        # Staff manage ordinary accounts; a superuser account is managed by superusers (or itself).
-        if user.is_superuser and not self.caller.is_superuser and self.caller.user_id != user.id:
-            raise PermissionDenied("Only a superuser can change or delete a superuser account.")
+    async def _check_current_password(self, user: User, password: str | None) -> None:
+        if not password:
+            raise InvalidInput.single("current_password", EMAIL_CHANGE_UNPROVEN)
+        ok, _ = await self.hasher.verify(password, user.hashed_password)
+        if not ok:
+            raise InvalidInput.single("current_password", INCORRECT_CURRENT)
+
+    def _email_changed_notice(self, user: User, old_email: str) -> Mail:
+        if self.mailer is None:
+            raise RuntimeError("UserService needs a mailer to change an email address")
+        return self.mailer.email_changed(user, old_email)
 
     async def _load(self, user_id: int) -> User:
         user = await self.session.get(User, user_id)
@@ -265,6 +303,11 @@ class UserService(Service):
         # concurrent demotion is serialised behind this one and sees its result.
         if await self.count_superusers() == 0:
             raise Conflict(LAST_SUPERUSER)
+
+
+def _check_not_reserved(username: str) -> None:
+    if username in RESERVED_USERNAMES:
+        raise InvalidInput.single("username", f"{username!r} {RESERVED_USERNAME}")
 
 
 def _attributes(user: UserBase) -> dict[str, str | None]:

@@ -81,6 +81,25 @@ async def test_invalid_email_and_username_are_reported_on_the_form(signed_in: Ad
     assert "email" in message and "username" in message
 
 
+async def test_a_reserved_username_is_a_form_error_on_create_and_edit(
+    signed_in: AdminBrowser, alice: Account, office: BackOffice
+) -> None:
+    before = await count_users(office)
+    created = await signed_in.submit("/admin/user/create", {**NEW_USER, "username": "Operator"})
+    renamed = await signed_in.submit(
+        f"/admin/user/edit/{alice.id}",
+        {"email": "alice@example.com", "username": "system", "is_active": "y"},
+    )
+
+    for response in (created, renamed):
+        assert response.status_code == 400
+        assert "is reserved" in (form_error(response.text) or "")
+    assert await count_users(office) == before
+    async with office.session() as session:
+        user = await session.get(User, alice.id)
+        assert user is not None and user.username == "alice"
+
+
 async def test_duplicate_email_is_a_form_error_not_a_500(
     signed_in: AdminBrowser, alice: Account, office: BackOffice
 ) -> None:

@@ -125,6 +125,21 @@ async def test_registration_refuses_invalid_fields(
     assert_no_secrets(response, "N3wcomerPass", str(fields.get("password", "N3wcomerPass")))
 
 
+@pytest.mark.parametrize("name", ["operator", "System", " ANONYMOUS "])
+async def test_the_audit_logs_names_cannot_be_registered_nor_taken_by_a_rename(
+    client: httpx2.AsyncClient, office: BackOffice, alice: Account, name: str
+) -> None:
+    registered = await client.post(USERS, json=registration(username=name))
+    renamed = await client.patch(ME, json={"username": name}, headers=await bearer(client, "alice"))
+
+    for response in (registered, renamed):
+        body = assert_problem(response, 422)
+        assert body["errors"][0]["loc"] == ["body", "username"]
+        assert "is reserved" in body["errors"][0]["msg"]
+    assert await count_users(office, username=name.strip().lower()) == 0
+    assert await count_users(office) == 1
+
+
 @pytest.mark.parametrize(
     ("password", "rule"),
     [("nouppercase1", "upper-case"), ("NoDigitsHere", "digit")],
@@ -336,7 +351,13 @@ async def test_a_user_changes_their_own_profile(client: httpx2.AsyncClient, alic
     headers = await bearer(client, "alice")
 
     response = await client.patch(
-        ME, json={"full_name": "Alice Liddell", "email": "Liddell@Example.com"}, headers=headers
+        ME,
+        json={
+            "full_name": "Alice Liddell",
+            "email": "Liddell@Example.com",
+            "current_password": alice.password,
+        },
+        headers=headers,
     )
 
     assert response.status_code == 200, response.text
@@ -365,7 +386,9 @@ async def test_a_user_cannot_take_someone_elses_email(
     client: httpx2.AsyncClient, alice: Account, bob: Account
 ) -> None:
     response = await client.patch(
-        ME, json={"email": "bob@example.com"}, headers=await bearer(client, "alice")
+        ME,
+        json={"email": "bob@example.com", "current_password": alice.password},
+        headers=await bearer(client, "alice"),
     )
 
     body = assert_problem(response, 409)

@@ -173,6 +173,36 @@ async def test_superuser_can_create_a_superuser(office: BackOffice, superuser: A
     assert user.is_superuser and user.is_staff
 
 
+async def test_nobody_takes_a_name_the_audit_log_uses_not_even_the_operator(
+    office: BackOffice,
+) -> None:
+    for name in ("operator", "system", "anonymous"):
+        data = UserAdminCreate(
+            email=f"{name}@example.com", username=name, password=DEFAULT_PASSWORD
+        )
+        with pytest.raises(InvalidInput) as caught:
+            async with office.session() as session:
+                await office.users(session, OPERATOR).create(data)
+        assert [e.field for e in caught.value.errors] == ["username"]
+    async with office.session() as session:
+        assert await session.scalar(select(func.count()).select_from(User)) == 0
+
+
+async def test_an_account_keeps_a_reserved_name_it_already_had(office: BackOffice) -> None:
+    """Names taken before the rule existed stay usable: only a new name is checked."""
+    legacy = await make_user(office, "legacy")
+    async with office.session() as session:
+        user = await session.get(User, legacy.id)
+        assert user is not None
+        user.username = "system"
+        session.add(user)
+    async with office.session() as session:
+        user = await office.users(session, OPERATOR).update(
+            legacy.id, UserUpdate(username="System", full_name="Kept")
+        )
+    assert (user.username, user.full_name) == ("system", "Kept")
+
+
 # -- authentication --------------------------------------------------------------------------
 
 
@@ -486,13 +516,45 @@ async def test_listing_users_filters_by_flags(
 async def test_user_can_change_their_own_profile(office: BackOffice, alice: Account) -> None:
     async with office.session() as session:
         user = await office.users(session, as_user(alice)).update(
-            alice.id, UserUpdateMe(email="Alice2@Example.com", full_name="Alice A.")
+            alice.id,
+            UserUpdateMe(
+                email="Alice2@Example.com", full_name="Alice A.", current_password=alice.password
+            ),
         )
     assert (user.email, user.full_name, user.username) == (
         "alice2@example.com",
         "Alice A.",
         "alice",
     )
+
+
+async def test_changing_ones_own_email_needs_the_current_password(
+    office: BackOffice, alice: Account
+) -> None:
+    for given in (None, "", "Wr0ng-password"):
+        with pytest.raises(InvalidInput) as caught:
+            async with office.session() as session:
+                await office.users(session, as_user(alice)).update(
+                    alice.id, UserUpdateMe(email="new@example.com", current_password=given)
+                )
+        assert [e.field for e in caught.value.errors] == ["current_password"]
+    stored = await load(office, alice.id)
+    assert stored is not None and stored.email == "alice@example.com"
+
+
+async def test_an_email_change_leaves_a_notice_to_the_old_address_in_the_outbox(
+    office: BackOffice, alice: Account
+) -> None:
+    async with office.session() as session:
+        users = office.users(session, OPERATOR)  # nobody's password needed
+        await users.update(
+            alice.id, UserUpdate(full_name="Same address", email="alice@example.com")
+        )
+        assert users.outbox == []
+        await users.update(alice.id, UserUpdate(email="moved@example.com"))
+    (notice,) = users.outbox
+    assert notice.to == "alice@example.com"
+    assert "alice@example.com" in notice.text and "moved@example.com" not in notice.text
 
 
 async def test_user_cannot_take_a_username_that_exists(
