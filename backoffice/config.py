@@ -43,6 +43,10 @@ class SecretKeyError(ValueError):
     """The secret key is unfit for production; the message says why."""
 
 
+class MailBackendError(ValueError):
+    """Production would print mail (reset links) to the log; the message says what to set."""
+
+
 class Settings(BaseSettings):
     """Everything a deployment may change. Defaults are safe for local development."""
 
@@ -112,6 +116,17 @@ class Settings(BaseSettings):
     login_throttle_window_seconds: int = Field(default=3600, ge=60)
     """Failures older than this are forgotten."""
 
+    registration_limit_per_address: int = Field(default=10, ge=1)
+    """Accounts one client address may register per ``rate_limit_window_seconds``; further
+    registrations get 429 with ``Retry-After``."""
+    password_reset_limit_per_address: int = Field(default=10, ge=1)
+    """Password reset requests one client address may make per window; further ones get 429."""
+    password_reset_mails_per_account: int = Field(default=3, ge=1)
+    """Reset mails one account receives per window; further requests get the usual answer and
+    no mail (so the answer still tells nothing about the account)."""
+    rate_limit_window_seconds: int = Field(default=3600, ge=60)
+    """The window of the three limits above, counted from its first request."""
+
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """CORS origins: a JSON list or a comma-separated string. Empty means no CORS."""
 
@@ -142,6 +157,9 @@ class Settings(BaseSettings):
     max_concurrent_hashes: int = Field(default=2, ge=1)
     """Bounds the memory and CPU that simultaneous logins can take: with the default argon2
     cost, 2 keeps 32 simultaneous logins under 300 MB and the event loop responsive (bench/)."""
+    max_concurrent_new_password_hashes: int = Field(default=1, ge=1)
+    """Hashing of new passwords (registration, reset, set-password) at once. A limiter of its
+    own, so that work never queues in front of sign-in; the memory bound is the sum of both."""
 
     gc_freeze_after_startup: bool = True
     """``create_app`` only (a standalone service): once started, ``gc.freeze()`` the objects
@@ -150,6 +168,8 @@ class Settings(BaseSettings):
     that mounts backoffice decides this for its own process."""
 
     # Mail. "console" prints messages to standard output (development); "smtp" sends them.
+    # In production console mail would print live reset links to the log: it is refused unless
+    # chosen explicitly (BACKOFFICE_MAIL_BACKEND=console).
     mail_backend: Literal["console", "smtp"] = "console"
     mail_from: str = "backoffice <noreply@localhost>"
     smtp_host: str = "localhost"
@@ -182,10 +202,25 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @model_validator(mode="after")
-    def _check_secret_key(self) -> "Settings":
+    def _check_for_production(self) -> "Settings":
+        self._check_secret_key()
+        if not (self.is_production and self.mail_backend == "console"):
+            return self
+        if "mail_backend" in self.model_fields_set:
+            logger.warning("Console mail in production: reset links are printed to the log.")
+        else:
+            raise MailBackendError(
+                "BACKOFFICE_MAIL_BACKEND is not set, and the default (console) would print "
+                "password reset links to the log. In production backoffice refuses to start "
+                "so; set BACKOFFICE_MAIL_BACKEND=smtp (with BACKOFFICE_SMTP_HOST, ...), or "
+                "BACKOFFICE_MAIL_BACKEND=console to choose console mail knowingly."
+            )
+        return self
+
+    def _check_secret_key(self) -> None:
         problem = secret_key_problem(self.secret_key)
         if problem is None:
-            return self
+            return
         if self.is_production:
             raise SecretKeyError(
                 f"BACKOFFICE_SECRET_KEY {problem}. In production backoffice refuses to start "
@@ -202,7 +237,6 @@ class Settings(BaseSettings):
             )
         else:
             logger.warning("BACKOFFICE_SECRET_KEY %s; this is refused in production.", problem)
-        return self
 
     @property
     def is_production(self) -> bool:

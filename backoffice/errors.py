@@ -68,8 +68,8 @@ class Throttled(DomainError):
     code = "throttled"
     title = "Too many attempts"
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed sign-in attempts. Try again in {retry_after} seconds.")
+    def __init__(self, retry_after: int, detail: str = "Too many failed sign-in attempts.") -> None:
+        super().__init__(f"{detail} Try again in {retry_after} seconds.")
         self.retry_after = retry_after
 
 

@@ -66,6 +66,7 @@ class BackOffice:
                 argon2_parallelism=s.argon2_parallelism,
                 bcrypt_rounds=s.bcrypt_rounds,
                 max_concurrent=s.max_concurrent_hashes,
+                max_concurrent_new=s.max_concurrent_new_password_hashes,
             )
         )
         self.mailer = Mailer(self.settings)

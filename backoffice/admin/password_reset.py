@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from backoffice.errors import InvalidInput
+from backoffice.errors import InvalidInput, Throttled
 from backoffice.services import Caller
 
 if TYPE_CHECKING:
@@ -41,10 +41,22 @@ def password_reset_routes(office: "BackOffice", admin: Admin) -> list[Route]:
                 {"error": "Enter a valid email address.", "email": email},
                 status_code=400,
             )
-        async with office.session() as session:
-            mail = await office.auth(session, Caller.anonymous("admin")).request_password_reset(
-                address, reset_page=office.settings.reset_page_path
+        try:
+            async with office.session() as session:
+                mail = await office.auth(session, Caller.anonymous("admin")).request_password_reset(
+                    address,
+                    reset_page=office.settings.reset_page_path,
+                    address=request.client.host if request.client else None,
+                )
+        except Throttled as exc:
+            response = await page(
+                request,
+                "password_reset.html",
+                {"error": exc.detail, "email": address},
+                status_code=429,
             )
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         response = await page(request, "password_reset_done.html", {})
         if mail is not None:
             response.background = BackgroundTask(office.mailer.deliver, mail)

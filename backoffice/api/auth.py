@@ -113,13 +113,21 @@ async def logout(
     "/password-reset",
     response_model=Accepted,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=problem_responses(422),
+    responses=problem_responses(422, 429),
 )
 async def request_password_reset(
-    data: PasswordResetRequest, auth: AuthServiceDep, office: OfficeDep, tasks: BackgroundTasks
+    data: PasswordResetRequest,
+    auth: AuthServiceDep,
+    office: OfficeDep,
+    tasks: BackgroundTasks,
+    request: Request,
 ) -> Accepted:
-    """Always the same answer; mail goes only to an active account, after the response."""
-    mail = await auth.request_password_reset(data.email, reset_page=office.settings.reset_page_path)
+    """Always the same answer; mail goes only to an active account, after the response, and
+    at most a few an hour to one address. Too many requests from one client address answer 429
+    with ``Retry-After``."""
+    mail = await auth.request_password_reset(
+        data.email, reset_page=office.settings.reset_page_path, address=client_address(request)
+    )
     if mail is not None:
         tasks.add_task(office.mailer.deliver, mail)
     return Accepted(detail=RESET_ANSWER)

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
 
 from backoffice.api.deps import (
     CurrentUser,
@@ -11,6 +11,7 @@ from backoffice.api.deps import (
     PermissionServiceDep,
     SessionDep,
     UserServiceDep,
+    client_address,
     require_permission,
 )
 from backoffice.api.paging import PageQuery, page_query
@@ -38,14 +39,20 @@ AUTH = problem_responses(401, 403)
     "/",
     response_model=UserPublic,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409, 422, 429),
 )
 async def register(
-    data: UserCreate, session: SessionDep, office: OfficeDep, tasks: BackgroundTasks
+    data: UserCreate,
+    session: SessionDep,
+    office: OfficeDep,
+    tasks: BackgroundTasks,
+    request: Request,
 ) -> User:
     """Public registration. The new account is active and has no staff or superuser rights; a
-    welcome mail goes out after the response."""
-    user = await office.users(session, Caller.anonymous("api")).create(data)
+    welcome mail goes out after the response. Too many registrations from one client address
+    answer 429 with ``Retry-After``."""
+    auth = office.auth(session, Caller.anonymous("api"))
+    user = await auth.register(data, address=client_address(request))
     tasks.add_task(office.mailer.deliver, office.mailer.welcome(user))
     return user
 

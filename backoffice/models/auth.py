@@ -49,12 +49,15 @@ class AdminSession(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Failed sign-ins counted per account name and per client address."""
+    """Failed sign-ins counted per account and per client address; also the quotas of
+    registrations and reset requests per address and of reset mails per recipient (see
+    ``services/throttle.py``)."""
 
     __tablename__ = "login_throttle"
 
     key: str = Field(primary_key=True, max_length=80)
-    """``account:<hmac of the login>`` or ``address:<client address>``."""
+    """``account:<hmac of the account id or login>``, ``address:<client address>``, or a
+    quota's ``<kind>:<client address or hmac of the email>``."""
     failures: int = 0
     last_failure_at: datetime = Field(sa_type=UTCDateTime)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,7 +1,9 @@
 """Password hashing: argon2id for new hashes, bcrypt still verified and upgraded on login.
 
 Hashing is CPU- and memory-bound, so it runs in a worker thread (the event loop keeps serving)
-behind a limiter (32 simultaneous logins cannot take 32 x 64 MiB at once).
+behind a limiter (32 simultaneous logins cannot take 32 x 64 MiB at once). Two limiters, in
+fact: sign-in verification has its own, so a burst of registrations or password resets (which
+hash new passwords) never queues in front of a login.
 """
 
 from dataclasses import dataclass
@@ -21,6 +23,9 @@ class HashParameters:
     argon2_parallelism: int = 4
     bcrypt_rounds: int = 12
     max_concurrent: int = 4
+    """Verifications (sign-in) at once."""
+    max_concurrent_new: int = 1
+    """Hashes of new passwords (registration, reset, set-password) at once."""
 
 
 class PasswordHasher:
@@ -35,12 +40,16 @@ class PasswordHasher:
             argon2__parallelism=params.argon2_parallelism,
             bcrypt__rounds=params.bcrypt_rounds,
         )
-        self._limiter = anyio.CapacityLimiter(params.max_concurrent)
+        self.verify_limiter = anyio.CapacityLimiter(params.max_concurrent)
+        self.hash_limiter = anyio.CapacityLimiter(params.max_concurrent_new)
         # Verified when the account does not exist, so an unknown name costs the same work.
         self._dummy_hash = self._context.hash("backoffice-timing-equaliser")
 
     async def hash(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self._context.hash, password, limiter=self._limiter)
+        """A new hash, for a password being set (never on the sign-in limiter)."""
+        return await anyio.to_thread.run_sync(
+            self._context.hash, password, limiter=self.hash_limiter
+        )
 
     async def verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
         """Check ``password``; returns (matches, a replacement hash if the scheme is outdated).
@@ -49,7 +58,7 @@ class PasswordHasher:
         """
         target = hashed if hashed is not None else self._dummy_hash
         ok, new_hash = await anyio.to_thread.run_sync(
-            self._verify_and_update, password, target, limiter=self._limiter
+            self._verify_and_update, password, target, limiter=self.verify_limiter
         )
         if hashed is None:
             return False, None

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 
+from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice.config import Settings
-from backoffice.errors import AuthenticationFailed, InvalidInput
-from backoffice.models import PASSWORD_MAX_LENGTH, User
+from backoffice.errors import AuthenticationFailed, InvalidInput, Throttled
+from backoffice.models import PASSWORD_MAX_LENGTH, User, UserCreate
 from backoffice.security import InvalidToken, IssuedToken, PasswordHasher, create_token
 from backoffice.security.reset_tokens import create_reset_token, read_reset_token
 from backoffice.security.sessions import fingerprints_match
@@ -22,10 +23,12 @@ from backoffice.services.access import (
 from backoffice.services.base import Caller, Service
 from backoffice.services.credentials import CredentialService, Lifetimes
 from backoffice.services.mail import Mail, Mailer
-from backoffice.services.throttle import LoginThrottleService, ThrottlePolicy
+from backoffice.services.throttle import LoginThrottleService, Quota, ThrottlePolicy
 from backoffice.services.users import BAD_CREDENTIALS, UserService
 
 INVALID_RESET = "This password reset link is invalid, expired or already used."
+TOO_MANY_REGISTRATIONS = "Too many accounts were registered from your address."
+TOO_MANY_RESETS = "Too many password reset requests from your address."
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class AuthService(Service):
                 address_failures=settings.login_throttle_address_failures,
                 max_delay_seconds=settings.login_throttle_max_delay_seconds,
                 window_seconds=settings.login_throttle_window_seconds,
+                quota_window_seconds=settings.rate_limit_window_seconds,
             ),
             settings.get_secret_key(),
         )
@@ -87,17 +91,20 @@ class AuthService(Service):
     ) -> User:
         """The account for these credentials, or ``AuthenticationFailed`` / ``Throttled``.
 
-        Failures are counted per account name and per client address (and the count is kept
+        Failures are counted per account and per client address (and the count is kept
         although the request fails); past the threshold, attempts are refused before any
-        password is checked. Unknown accounts, wrong passwords, inactive accounts and (for the
-        admin) non-staff accounts all get the same answer.
+        password is checked. An account's email and username count as one account; a login
+        that names none is counted as typed. Unknown accounts, wrong passwords, inactive
+        accounts and (for the admin) non-staff accounts all get the same answer, after the
+        same work (one lookup, one verification).
         """
         if len(password) > PASSWORD_MAX_LENGTH:
             # No stored password is this long: refuse before hashing a huge input.
             raise InvalidInput.single(
                 "password", f"Password must be at most {PASSWORD_MAX_LENGTH} characters long."
             )
-        keys = self.throttle.keys(login, address)
+        named = await self.users.find_by_login(login)
+        keys = self.throttle.keys(login, address, user_id=named.id if named else None)
         on_record = await self.throttle.check(keys)
         try:
             user = await self.users.authenticate(login, password, staff_only=staff_only)
@@ -107,6 +114,28 @@ class AuthService(Service):
         if keys[0].key in on_record:
             await self.throttle.reset(keys[:1])  # the account's count; the address's stays
         return user
+
+    # -- registration ------------------------------------------------------------------------
+
+    async def register(self, data: UserCreate, *, address: str | None) -> User:
+        """Public registration, at most ``registration_limit_per_address`` per client address
+        per window. The quota is asked before the password is hashed and taken once the account
+        exists, so a refused or failed registration costs no place (and a refused one no hash)."""
+        quota = None
+        if address:
+            quota = Quota.for_address(
+                "register", address, self.settings.registration_limit_per_address
+            )
+            await self._refuse_if_used_up(quota, TOO_MANY_REGISTRATIONS)
+        user = await self.users.create(data)
+        if quota is not None:
+            await self.throttle.require(quota, TOO_MANY_REGISTRATIONS)  # lost a race: undone
+        return user
+
+    async def _refuse_if_used_up(self, quota: Quota, detail: str) -> None:
+        wait = await self.throttle.quota_wait(quota)
+        if wait is not None:
+            raise Throttled(wait, detail)
 
     # -- the API: access and refresh tokens --------------------------------------------------
 
@@ -169,9 +198,25 @@ class AuthService(Service):
 
     # -- password reset ----------------------------------------------------------------------
 
-    async def request_password_reset(self, email: str, *, reset_page: str) -> Mail | None:
+    async def request_password_reset(
+        self, email: str, *, reset_page: str, address: str | None = None
+    ) -> Mail | None:
         """The reset mail to send, if an active account has this email; else None. The caller
-        answers the same either way. ``reset_page`` is a path on ``BASE_URL``."""
+        answers the same either way. ``reset_page`` is a path on ``BASE_URL``.
+
+        ``Throttled`` past ``password_reset_limit_per_address`` requests from ``address``; past
+        ``password_reset_mails_per_account`` for one email, None (no mail, the same answer)."""
+        settings = self.settings
+        if address:
+            quota = Quota.for_address("reset", address, settings.password_reset_limit_per_address)
+            await self._refuse_if_used_up(quota, TOO_MANY_RESETS)
+            await self.throttle.require(quota, TOO_MANY_RESETS)
+        # Counted for every email, known or not, so the work done tells nothing either.
+        mails = self.throttle.recipient_quota(
+            "reset-mail", email, settings.password_reset_mails_per_account
+        )
+        if await self.throttle.take(mails) is not None:
+            return None
         user = await self.users.find_by_login(email)
         if user is None or not user.is_active or user.email != email.strip().lower():
             return None
@@ -201,7 +246,21 @@ class AuthService(Service):
             user is None
             or not user.is_active
             or not fingerprints_match(self._fingerprint(user), claims.fingerprint)
+            or not await self._claim_password(user)
         ):
             raise InvalidInput.single("token", INVALID_RESET)
         await self.users.reset_password(user, new_password)
         return user
+
+    async def _claim_password(self, user: User) -> bool:
+        """Lock the account's row while its password is still the one just checked; False if
+        it has changed. Concurrent confirms of one token queue here (PostgreSQL's row lock,
+        SQLite's write lock) and only the first finds the old password: the token works once."""
+        claim = (
+            update(User)
+            .where(col(User.id) == user.id, col(User.hashed_password) == user.hashed_password)
+            .values(hashed_password=User.hashed_password)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.exec(claim)
+        return bool(result.rowcount)

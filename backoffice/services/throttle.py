@@ -1,16 +1,23 @@
-"""Login throttling, stored in the database so every worker counts the same failures.
+"""Throttling, stored in the database so every worker counts the same events.
 
-Failures are counted per account name (whether or not the account exists, so the answer tells
-nothing) and, separately, per client address. Past a threshold each further attempt must wait,
-and the wait doubles with each failure up to a ceiling.
+One table, one atomic counter (an upsert), two uses:
+
+- **Sign-in failures**, per account and per client address. An existing account is counted by
+  its id, so its email and its username share one budget; any other login is counted by its
+  normalised spelling (whether or not an account exists, so the answer tells nothing). Past a
+  threshold each further attempt must wait, and the wait doubles with each failure up to a
+  ceiling.
+- **Quotas**: at most ``limit`` uses of a key (registrations or reset requests from an address,
+  reset mails to an account) per window, counted from the window's first use.
 """
 
 import hashlib
 import hmac
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, or_
+from sqlalchemy import case, literal, or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
@@ -20,6 +27,8 @@ from backoffice.errors import Throttled
 from backoffice.models import utcnow
 from backoffice.models.auth import LoginThrottle
 
+ADDRESS_KEY_LENGTH = 64
+
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
@@ -27,6 +36,7 @@ class ThrottlePolicy:
     address_failures: int = 20
     max_delay_seconds: int = 900
     window_seconds: int = 3600
+    quota_window_seconds: int = 3600
 
 
 @dataclass(frozen=True)
@@ -35,20 +45,38 @@ class ThrottleKey:
     free_failures: int
 
 
+@dataclass(frozen=True)
+class Quota:
+    """At most ``limit`` uses of ``key`` per quota window."""
+
+    key: str
+    limit: int
+
+    @classmethod
+    def for_address(cls, kind: str, address: str, limit: int) -> "Quota":
+        return cls(f"{kind}:{address[:ADDRESS_KEY_LENGTH]}", limit)
+
+
 class LoginThrottleService:
     def __init__(self, session: AsyncSession, policy: ThrottlePolicy, secret_key: str) -> None:
         self.session = session
         self.policy = policy
         self.secret_key = secret_key
 
-    def keys(self, login: str, address: str | None) -> list[ThrottleKey]:
+    # -- sign-in failures --------------------------------------------------------------------
+
+    def keys(
+        self, login: str, address: str | None, *, user_id: int | None = None
+    ) -> list[ThrottleKey]:
+        """The account's key (by ``user_id`` when the login names an account, so every
+        spelling of it counts together) and the address's key."""
         # The login is keyed, not stored: people sometimes type a password into that field.
-        digest = hmac.new(
-            self.secret_key.encode(), login.strip().lower().encode(), hashlib.sha256
-        ).hexdigest()[:40]
-        keys = [ThrottleKey(f"account:{digest}", self.policy.account_failures)]
+        subject = f"id:{user_id}" if user_id is not None else f"login:{login.strip().lower()}"
+        keys = [ThrottleKey(f"account:{self._digest(subject)}", self.policy.account_failures)]
         if address:
-            keys.append(ThrottleKey(f"address:{address[:64]}", self.policy.address_failures))
+            keys.append(
+                ThrottleKey(f"address:{address[:ADDRESS_KEY_LENGTH]}", self.policy.address_failures)
+            )
         return keys
 
     async def check(self, keys: list[ThrottleKey]) -> set[str]:
@@ -65,13 +93,13 @@ class LoginThrottleService:
             if locked_until is not None and locked_until > now
         ]
         if waits:
-            raise Throttled(max(1, int(max(waits) + 0.999)))
+            raise Throttled(max(1, math.ceil(max(waits))))
         return {key for key, _ in rows}
 
     async def record_failure(self, keys: list[ThrottleKey]) -> None:
         now = utcnow()
         for key in keys:
-            failures = await self._increment(key.key, now)
+            failures, _ = await self._increment(key.key, now, fixed_window=False)
             excess = failures - key.free_failures
             if excess >= 0:
                 delay = min(2**excess, self.policy.max_delay_seconds)
@@ -86,10 +114,51 @@ class LoginThrottleService:
             delete(LoginThrottle).where(col(LoginThrottle.key).in_([k.key for k in keys]))
         )
 
-    async def purge_stale(self) -> int:
-        """Forget failures older than the window whose wait is over."""
+    # -- quotas ------------------------------------------------------------------------------
+
+    def recipient_quota(self, kind: str, email: str, limit: int) -> Quota:
+        """A quota per mail recipient, keyed (not stored) like a login, and the same whether
+        or not an account has that address."""
+        return Quota(f"{kind}:{self._digest(f'email:{email.strip().lower()}')}", limit)
+
+    async def quota_wait(self, quota: Quota) -> int | None:
+        """Seconds until ``quota`` has room again, or None if it has room now. Reads only: a
+        door asks before costly work (hashing) and counts with ``take`` once it is done."""
+        query = select(LoginThrottle.failures, LoginThrottle.last_failure_at).where(
+            col(LoginThrottle.key) == quota.key
+        )
+        row = (await self.session.exec(query)).first()
+        return None if row is None else self._wait(quota, row[0], row[1], utcnow())
+
+    async def take(self, quota: Quota) -> int | None:
+        """Count one use of ``quota``: None if it fits, else the seconds until there is room.
+        Atomic, so concurrent requests never both take the last place."""
         now = utcnow()
-        cutoff = now - timedelta(seconds=self.policy.window_seconds)
+        used, started = await self._increment(quota.key, now, fixed_window=True)
+        return self._wait(quota, used - 1, started, now)
+
+    async def require(self, quota: Quota, detail: str) -> None:
+        """``take``, raising ``Throttled`` (with ``detail``) when the quota is used up."""
+        wait = await self.take(quota)
+        if wait is not None:
+            raise Throttled(wait, detail)
+
+    def _wait(self, quota: Quota, used: int, started: datetime, now: datetime) -> int | None:
+        end = started + timedelta(seconds=self.policy.quota_window_seconds)
+        if used < quota.limit or end <= now:
+            return None
+        return max(1, math.ceil((end - now).total_seconds()))
+
+    # -- both --------------------------------------------------------------------------------
+
+    def _digest(self, subject: str) -> str:
+        return hmac.new(self.secret_key.encode(), subject.encode(), hashlib.sha256).hexdigest()[:40]
+
+    async def purge_stale(self) -> int:
+        """Forget counts older than their window whose wait is over."""
+        now = utcnow()
+        window = max(self.policy.window_seconds, self.policy.quota_window_seconds)
+        cutoff = now - timedelta(seconds=window)
         stale = delete(LoginThrottle).where(
             col(LoginThrottle.last_failure_at) < cutoff,
             or_(col(LoginThrottle.locked_until).is_(None), col(LoginThrottle.locked_until) <= now),
@@ -97,19 +166,28 @@ class LoginThrottleService:
         result = await self.session.exec(stale)
         return int(result.rowcount or 0)
 
-    async def _increment(self, key: str, now: datetime) -> int:
-        """Atomically add one failure (an upsert, so two workers never lose a count)."""
-        cutoff = now - timedelta(seconds=self.policy.window_seconds)
+    async def _increment(
+        self, key: str, now: datetime, *, fixed_window: bool
+    ) -> tuple[int, datetime]:
+        """Atomically add one (an upsert, so two workers never lose a count); returns the count
+        and the time it refers to. Sign-in failures keep the time of the last one (failures a
+        window apart are forgotten); a quota keeps the start of its window."""
+        window = self.policy.quota_window_seconds if fixed_window else self.policy.window_seconds
         dialect = self.session.get_bind().dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         table = LoginThrottle.__table__  # type: ignore[attr-defined]
+        stamp = table.c.last_failure_at
+        expired = stamp < now - timedelta(seconds=window)
         upsert = insert(table).values(key=key, failures=1, last_failure_at=now)
         statement = upsert.on_conflict_do_update(
             index_elements=[table.c.key],
             set_={
-                "failures": case((table.c.last_failure_at < cutoff, 1), else_=table.c.failures + 1),
-                "last_failure_at": now,
+                "failures": case((expired, 1), else_=table.c.failures + 1),
+                "last_failure_at": (
+                    case((expired, literal(now, stamp.type)), else_=stamp) if fixed_window else now
+                ),
             },
-        ).returning(table.c.failures)
+        ).returning(table.c.failures, stamp)
         result = await self.session.exec(statement)
-        return int(result.scalar_one())
+        count, started = result.one()
+        return int(count), started

@@ -135,6 +135,24 @@ async def test_an_invalid_email_is_a_form_error(
     assert mail_server.messages == []
 
 
+async def test_requests_past_the_limit_from_one_address_get_429_with_the_reason(
+    client: httpx2.AsyncClient, office: BackOffice, app: FastAPI
+) -> None:
+    for number in range(office.settings.password_reset_limit_per_address):
+        assert (await ask_for_a_link(client, f"nobody{number}@example.com")).status_code == 200
+
+    refused = await ask_for_a_link(client, "nobody@example.com")
+
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "password reset requests" in (form_error(refused.text) or "")
+    assert 'name="email"' in refused.text  # the form again, to try later
+    # The limit is per address: a request from elsewhere is answered as usual.
+    transport = httpx2.ASGITransport(app=app, client=("192.0.2.7", 40000))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        assert (await ask_for_a_link(other, "nobody@example.com")).status_code == 200
+
+
 async def test_a_request_without_the_csrf_token_sends_nothing(
     client: httpx2.AsyncClient, mail_server: MailServer, alice: Account
 ) -> None:

@@ -311,6 +311,7 @@ def test_production_accepts_a_strong_secret_key_from_the_environment(
 ) -> None:
     clean_environment.setenv("BACKOFFICE_ENV", "production")
     clean_environment.setenv("BACKOFFICE_SECRET_KEY", STRONG_KEY)
+    clean_environment.setenv("BACKOFFICE_MAIL_BACKEND", "smtp")
 
     settings = Settings(_env_file=None)
 

@@ -175,6 +175,37 @@ async def test_the_account_is_counted_however_its_name_is_written(
     assert (await attempt(client, "alice", alice.password)).status_code == 429
 
 
+async def test_failures_by_email_and_by_username_count_against_one_budget(
+    client: httpx2.AsyncClient, alice: Account
+) -> None:
+    for number in range(ACCOUNT_FAILURES):
+        await fail(client, "alice" if number % 2 else "Alice@Example.com")
+
+    assert (await attempt(client, "alice", alice.password)).status_code == 429
+    assert (await attempt(client, "alice@example.com", alice.password)).status_code == 429
+
+
+async def test_a_success_by_one_spelling_clears_the_count_of_the_other(
+    client: httpx2.AsyncClient, alice: Account
+) -> None:
+    await fail(client, "alice", ACCOUNT_FAILURES - 1)
+    assert (await attempt(client, "alice@example.com", alice.password)).status_code == 200
+
+    await fail(client, "alice", ACCOUNT_FAILURES - 1)
+
+    assert (await attempt(client, "alice", alice.password)).status_code == 200
+
+
+async def test_logins_that_name_no_account_are_counted_each_as_typed(
+    client: httpx2.AsyncClient, alice: Account
+) -> None:
+    for number in range(ACCOUNT_FAILURES):
+        await fail(client, "nobody" if number % 2 else "nobody@example.com")
+
+    assert (await attempt(client, "nobody")).status_code == 401
+    assert (await attempt(client, "nobody@example.com")).status_code == 401
+
+
 async def test_the_lock_on_an_account_holds_from_every_address(
     client: httpx2.AsyncClient, elsewhere: httpx2.AsyncClient, alice: Account
 ) -> None:
