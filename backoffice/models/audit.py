@@ -8,11 +8,11 @@ from sqlalchemy.orm import column_property
 from sqlmodel import Field, SQLModel, col
 
 from backoffice.models.common import created_at_field
-from backoffice.models.users import User
+from backoffice.models.users import RESERVED_USERNAMES, User
 
-SYSTEM_ACTORS = frozenset({"operator", "system", "anonymous"})
-"""The names the audit log gives the CLI operator, the system itself and a signed-out caller;
-reserved, so no account can be registered under one of them."""
+SYSTEM_ACTORS = RESERVED_USERNAMES
+"""The names the audit log gives the CLI operator, the system itself and a signed-out caller
+(reserved, so no account is registered under one of them)."""
 
 
 class AuditEntryBase(SQLModel):

@@ -294,9 +294,9 @@ class UserService(Service):
         await CredentialService(self.session).end_everything_for(user.id)
 
     async def _lock_superusers(self) -> None:
-        # On PostgreSQL, concurrent demotions queue here, so each one counts what the other left.
-        query = select(User.id).where(*_active_superuser()).order_by(col(User.id)).with_for_update()
-        await self.session.exec(query)
+        # Concurrent demotions queue here (on both engines: ``Service.lock_all``), so each one
+        # counts what the other left.
+        await self.lock_all(User, *_active_superuser())
 
     async def _ensure_a_superuser_remains(self) -> None:
         # Counted after the change is flushed: on SQLite the write lock is held by then, so a
