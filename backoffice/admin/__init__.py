@@ -16,6 +16,7 @@ from backoffice.admin.headers import SecurityHeadersMiddleware
 from backoffice.admin.pages import install_pages
 from backoffice.admin.password_reset import password_reset_routes
 from backoffice.admin.resources import ResourceAdmin
+from backoffice.admin.routes import restrict_routes
 from backoffice.admin.views import ServiceModelView
 from backoffice.resources import resource_dir
 
@@ -68,6 +69,7 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     for view in views:
         # A subclass per office: SQLAdmin stores its engine on the view class.
         admin.add_view(type(view.__name__, (view,), {"office": office}))
+    restrict_routes(admin)  # last: only the listed routes are served (routes.py)
     return admin
 
 
