@@ -9,7 +9,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from backoffice.admin.audit import AuditEntryAdmin
-from backoffice.admin.auth import AdminAuth
+from backoffice.admin.auth import SESSION_KEY, AdminAuth
 from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
 from backoffice.admin.export import install_export
 from backoffice.admin.headers import SecurityHeadersMiddleware
@@ -39,7 +39,7 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     # Appended, not passed to Admin(middlewares=…): these must sit inside the session
     # middleware to see the session.
     admin.admin.user_middleware.append(
-        Middleware(CSRFMiddleware, trusted_origins=[settings.base_url])
+        Middleware(CSRFMiddleware, trusted_origins=[settings.base_url], signed_in_key=SESSION_KEY)
     )
     admin.admin.user_middleware.insert(
         0, Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
