@@ -157,3 +157,32 @@ async def test_signed_in_staff_may_send_a_larger_form(
     form = {"title": "A long one", "body": body, "csrf_token": token, "save": "Save"}
     response = await signed_in.client.post("/admin/post/create", data=form)
     assert response.status_code == 302, response.text[:300]
+
+
+# -- no compression of admin pages (BREACH) -----------------------------------------------------
+
+
+async def get_accepting_gzip(client: httpx2.AsyncClient, path: str) -> httpx2.Response:
+    request = client.build_request("GET", path, headers={"Accept-Encoding": "gzip"})
+    response = await client.send(request, stream=True)
+    await response.aread()
+    return response
+
+
+async def test_admin_pages_are_never_gzipped(signed_in: AdminBrowser) -> None:
+    """A page holding the CSRF token beside the search term is sent as it is."""
+    page = await get_accepting_gzip(signed_in.client, "/admin/user/list?search=csrf_token%3D")
+    assert page.status_code == 200
+    assert len(page.content) > 1000
+    assert csrf_token(page.text)
+    assert "content-encoding" not in page.headers
+    login = await get_accepting_gzip(signed_in.client, "/admin/login")
+    assert "content-encoding" not in login.headers
+
+
+async def test_the_api_and_the_admins_static_files_still_are(client: httpx2.AsyncClient) -> None:
+    api = await get_accepting_gzip(client, "/api/openapi.json")
+    assert api.headers["content-encoding"] == "gzip"
+    css = await get_accepting_gzip(client, "/admin/statics/css/tabler.min.css")
+    assert css.status_code == 200
+    assert css.headers["content-encoding"] == "gzip"
