@@ -42,7 +42,10 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
         Middleware(CSRFMiddleware, trusted_origins=[settings.base_url], signed_in_key=SESSION_KEY)
     )
     admin.admin.user_middleware.insert(
-        0, Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
+        0,
+        Middleware(
+            SecurityHeadersMiddleware, hsts=settings.is_production, base_url=settings.base_url
+        ),
     )
     _make_logout_post_only(admin)
     install_export(admin)  # streamed, secret-free; SQLAdmin's own is never reachable

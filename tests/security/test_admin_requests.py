@@ -2,12 +2,14 @@
 the Host header."""
 
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import httpx2
 from sqlmodel import col, select
 
-from backoffice import BackOffice
+from backoffice import BackOffice, Settings
 from backoffice.admin.csrf import MAX_ANONYMOUS_BYTES
+from backoffice.admin.headers import SecurityHeadersMiddleware
 from backoffice.models import User
 from tests.admin.conftest import AdminBrowser, csrf_token
 from tests.conftest import DEFAULT_PASSWORD, Account
@@ -186,3 +188,58 @@ async def test_the_api_and_the_admins_static_files_still_are(client: httpx2.Asyn
     css = await get_accepting_gzip(client, "/admin/statics/css/tabler.min.css")
     assert css.status_code == 200
     assert css.headers["content-encoding"] == "gzip"
+
+
+# -- redirects never follow a forged Host ---------------------------------------------------------
+
+FORGED = {"Host": "evil.example"}
+
+
+def lands_on_our_site(location: str, settings: Settings) -> bool:
+    """Relative (resolved against the address the browser asked) or on BASE_URL's origin."""
+    parts = urlsplit(location)
+    if not parts.netloc:
+        return not parts.scheme and location.startswith("/") and not location.startswith("//")
+    return f"{parts.scheme}://{parts.netloc}" == settings.base_url
+
+
+async def test_a_login_with_a_forged_host_is_sent_back_to_our_site(
+    client: httpx2.AsyncClient, superuser: Account, settings: Settings
+) -> None:
+    page = await client.get("/admin/login")
+    data = {"username": "root", "password": DEFAULT_PASSWORD, "csrf_token": csrf_token(page.text)}
+    response = await client.post("/admin/login", data=data, headers=FORGED)
+    assert response.status_code == 302
+    location = response.headers["location"]
+    assert "evil.example" not in location
+    assert lands_on_our_site(location, settings), location
+    assert urlsplit(location).path == "/admin/"
+
+
+async def test_an_anonymous_visit_with_a_forged_host_goes_to_our_login(
+    client: httpx2.AsyncClient, settings: Settings
+) -> None:
+    response = await client.get("/admin/user/list", headers=FORGED)
+    assert response.status_code == 302
+    assert lands_on_our_site(response.headers["location"], settings), response.headers["location"]
+
+
+async def test_a_create_with_a_forged_host_redirects_to_our_site(
+    signed_in: AdminBrowser, office: BackOffice, settings: Settings
+) -> None:
+    token = await signed_in.token("/admin/user/create")
+    response = await signed_in.client.post(
+        "/admin/user/create", data=new_user_form(token), headers=FORGED
+    )
+    assert response.status_code == 302, response.text[:300]
+    assert lands_on_our_site(response.headers["location"], settings), response.headers["location"]
+    assert await user_named(office, "sneaky") is not None
+
+
+def test_only_a_foreign_origin_is_rewritten() -> None:
+    headers = SecurityHeadersMiddleware(None, hsts=False, base_url="https://bo.example.org")  # type: ignore[arg-type]
+    assert headers.own_location("/admin/") == "/admin/"
+    assert headers.own_location("https://bo.example.org/admin/") == "https://bo.example.org/admin/"
+    assert headers.own_location("http://evil.example/admin/x?a=1") == "/admin/x?a=1"
+    assert headers.own_location("//evil.example//admin") == "/admin"
+    assert headers.own_location("https://evil.example") == "/"
