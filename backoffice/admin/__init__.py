@@ -73,6 +73,7 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
         # A subclass per office: SQLAdmin stores its engine on the view class.
         admin.add_view(type(view.__name__, (view,), {"office": office}))
     restrict_routes(admin)  # last: only the listed routes are served (routes.py)
+    app.state.backoffice_admin = admin  # for tools and tests that walk the admin's views
     return admin
 
 

@@ -105,13 +105,10 @@ class CSRFMiddleware:
                 return
         body = b"".join(chunks)
 
-        async def replay() -> Message:
-            return {"type": "http.request", "body": body, "more_body": False}
-
         given = request.headers.get(HEADER)
         if given is None and _is_form(request):
             try:
-                async with Request(scope, replay).form() as form:
+                async with Request(scope, _replay(body, receive)).form() as form:
                     value = form.get(FORM_FIELD)
             except HTTPException as exc:
                 # A form Starlette will not parse (a field over 1 MB, too many fields): raised
@@ -130,9 +127,9 @@ class CSRFMiddleware:
             return
         if scope["method"] == "HEAD":
             # A page's headers, never a submission: SQLAdmin would take it for a POST.
-            await self.app({**scope, "method": "GET"}, _no_body, send)
+            await self.app({**scope, "method": "GET"}, _replay(b"", receive), send)
             return
-        await self.app(scope, replay, send)
+        await self.app(scope, _replay(body, receive), send)
 
     def _origin_refusal(self, request: Request) -> str | None:
         source = request.headers.get("origin") or request.headers.get("referer")
@@ -146,8 +143,19 @@ class CSRFMiddleware:
         return "Cross-origin request refused."
 
 
-async def _no_body() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read here, once; then the server's own messages (a response that streams
+    waits on them for the client's disconnect: answering it the body again would spin)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def _is_form(request: Request) -> bool:

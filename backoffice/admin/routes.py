@@ -108,9 +108,11 @@ def restrict_routes(admin: Admin) -> None:
     seen: set[str] = set()
     for route in admin.admin.router.routes:
         name = getattr(route, "name", None)
-        if name in ADDRESS_ONLY:
+        if not isinstance(name, str) or name in ADDRESS_ONLY:
+            if name is None:
+                logger.warning("an unnamed admin route (%r) is not served", route)
             continue
-        allowed = expected.get(name) if isinstance(name, str) else None
+        allowed = expected.get(name)
         if allowed is None or name in seen:
             logger.warning("admin route %r (%s) is not served", name, getattr(route, "path", ""))
             continue
