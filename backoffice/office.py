@@ -289,7 +289,12 @@ class BackOffice:
                 allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
                 allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             )
-        app.add_middleware(CompressionMiddleware, minimum_size=1000)
+        app.add_middleware(
+            CompressionMiddleware,
+            minimum_size=1000,
+            never_under=self.settings.admin_path,  # BREACH: see compression.py
+            static_under=("/statics", "/_backoffice"),
+        )
         app.add_middleware(
             BodyLimitMiddleware, prefix=prefix, max_bytes=self.settings.max_request_body_bytes
         )

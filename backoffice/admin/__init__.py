@@ -9,13 +9,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from backoffice.admin.audit import AuditEntryAdmin
-from backoffice.admin.auth import AdminAuth
+from backoffice.admin.auth import SESSION_KEY, AdminAuth
 from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
 from backoffice.admin.export import install_export
 from backoffice.admin.headers import SecurityHeadersMiddleware
 from backoffice.admin.pages import install_pages
 from backoffice.admin.password_reset import password_reset_routes
 from backoffice.admin.resources import ResourceAdmin
+from backoffice.admin.routes import restrict_routes
 from backoffice.admin.views import ServiceModelView
 from backoffice.resources import resource_dir
 
@@ -38,10 +39,13 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     # Appended, not passed to Admin(middlewares=…): these must sit inside the session
     # middleware to see the session.
     admin.admin.user_middleware.append(
-        Middleware(CSRFMiddleware, trusted_origins=[settings.base_url])
+        Middleware(CSRFMiddleware, trusted_origins=[settings.base_url], signed_in_key=SESSION_KEY)
     )
     admin.admin.user_middleware.insert(
-        0, Middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
+        0,
+        Middleware(
+            SecurityHeadersMiddleware, hsts=settings.is_production, base_url=settings.base_url
+        ),
     )
     _make_logout_post_only(admin)
     install_export(admin)  # streamed, secret-free; SQLAdmin's own is never reachable
@@ -68,6 +72,8 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     for view in views:
         # A subclass per office: SQLAdmin stores its engine on the view class.
         admin.add_view(type(view.__name__, (view,), {"office": office}))
+    restrict_routes(admin)  # last: only the listed routes are served (routes.py)
+    app.state.backoffice_admin = admin  # for tools and tests that walk the admin's views
     return admin
 
 

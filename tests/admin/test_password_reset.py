@@ -246,7 +246,7 @@ async def test_mismatched_passwords_show_an_error_and_change_nothing(
         ("Password1", "Password is too common."),
         ("Alice1234", "Password is too similar to your email."),
         ("short", "Password must be at least 8 characters long."),
-        ("A1" + "x" * 200_000, "Password must be at most 128 characters long."),
+        ("A1" + "x" * 5_000, "Password must be at most 128 characters long."),
     ],
     ids=["common", "similar", "short", "huge"],
 )

@@ -1,0 +1,148 @@
+"""The rows the route walk points at, and the valid bodies it sends."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import col, select
+
+from backoffice import BackOffice
+from backoffice.models import AuditEntry, GroupCreate, PostCreate, UserUpdate
+from backoffice.services import Caller
+from tests.conftest import DEFAULT_PASSWORD, make_user
+from tests.security.route_table import Actor
+
+NEW_PASSWORD = "A-Fresh-Passw0rd-42"
+SECRET_FILE = "walk-secret.env"
+"""What the target user's full name and the draft's title are: a file in the working directory."""
+
+# -- the rows the walk points at -----------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Rows that belong to someone else, made afresh for each kind of user."""
+
+    tag: str
+    ids: dict[str, int] = field(default_factory=dict)
+    """identity -> primary key."""
+
+    def api_param(self, template: str, name: str) -> str:
+        if name == "item_id":
+            return str(self.ids["customer" if "/customers/" in template else "invoice"])
+        return str(self.ids[{"user_id": "user", "post_id": "post", "group_id": "group"}[name]])
+
+
+async def make_world(office: BackOffice, tag: str) -> World:
+    """The target user's full name and the draft's title name a file in the working
+    directory: SQLAdmin's file routes would serve it (see tests/admin/test_routes.py)."""
+    world = World(tag)
+    system = Caller.operator("system")
+    target = await make_user(office, f"target{tag}")
+    writer = await make_user(office, f"writer{tag}")
+    world.ids["user"] = target.id
+    async with office.session() as session:
+        await office.users(session, system).update(target.id, UserUpdate(full_name=SECRET_FILE))
+        post = await office.posts(session, system).create(
+            PostCreate(title=SECRET_FILE, body="Someone else's words.", published=False),
+            author_id=writer.id,
+        )
+        group = await office.groups(session, system).create_group(GroupCreate(name=f"G {tag}"))
+        assert post.id is not None
+        world.ids |= {"post": post.id, "group": group.id}
+        if "invoices" in {resource.name for resource in office.registry}:
+            customer = await office.service("customers", session, system).create(
+                {"name": f"Customer {tag}"}
+            )
+            invoice = await office.service("invoices", session, system).create(
+                {"number": f"INV-{tag}", "customer_id": customer.id, "amount_cents": 1000}
+            )
+            world.ids |= {"customer": customer.id, "invoice": invoice.id}
+    async with office.session() as session:
+        newest = select(AuditEntry).order_by(col(AuditEntry.id).desc())
+        last = (await session.exec(newest)).first()
+    assert last is not None and last.id is not None
+    world.ids["audit-entry"] = last.id
+    return world
+
+
+def api_body(method: str, template: str, world: World, actor: Actor) -> dict[str, Any]:
+    """A valid body for the writes the API offers (so the permission decides), else none."""
+    tag = world.tag
+    login = actor.account.user.username if actor.account else "nobody"
+    bodies: dict[tuple[str, str], dict[str, Any]] = {
+        ("POST", "/api/auth/login"): {"data": {"username": login, "password": DEFAULT_PASSWORD}},
+        ("POST", "/api/auth/refresh"): {"json": {"refresh_token": "not-a-token"}},
+        ("POST", "/api/auth/password-reset"): {"json": {"email": "nobody@example.com"}},
+        ("POST", "/api/auth/password-reset/confirm"): {
+            "json": {"token": "not-a-token", "new_password": NEW_PASSWORD}
+        },
+        ("POST", "/api/users/"): {
+            "json": {
+                "email": f"reg{tag}@example.com",
+                "username": f"reg{tag}",
+                "password": NEW_PASSWORD,
+            }
+        },
+        ("PATCH", "/api/users/me"): {"json": {"full_name": "Walked"}},
+        ("POST", "/api/users/me/password"): {
+            "json": {"current_password": "not-my-password", "new_password": NEW_PASSWORD}
+        },
+        ("PATCH", "/api/users/{user_id}"): {"json": {"full_name": "Changed"}},
+        ("PUT", "/api/users/{user_id}/access"): {"json": {"permissions": [], "groups": []}},
+        ("POST", "/api/posts/"): {"json": {"title": f"Mine {tag}", "body": "Mine."}},
+        ("PATCH", "/api/posts/{post_id}"): {"json": {"title": "Changed"}},
+        ("POST", "/api/groups/"): {"json": {"name": f"New group {tag}", "permissions": []}},
+        ("PATCH", "/api/groups/{group_id}"): {"json": {"name": f"Renamed {tag}"}},
+        ("POST", "/api/customers/"): {"json": {"name": f"New customer {tag}"}},
+        ("PATCH", "/api/customers/{item_id}"): {"json": {"name": "Changed"}},
+        ("POST", "/api/invoices/"): {
+            "json": {
+                "number": f"NEW-{tag}",
+                "customer_id": world.ids.get("customer", 0),
+                "amount_cents": 500,
+            }
+        },
+        ("PATCH", "/api/invoices/{item_id}"): {"json": {"amount_cents": 4321}},
+    }
+    return bodies.get((method, template), {})
+
+
+def admin_form(name: str, identity: str | None, world: World) -> dict[str, str]:
+    """A valid form for the admin's create, edit, set-password and bulk pages."""
+    tag = world.tag
+    pk = str(world.ids.get(identity or "", 0))
+    if name == "set_password":
+        return {"password": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    if name.endswith("-bulk"):
+        return {"pks": pk}
+    if name == "login":
+        return {"username": "nobody", "password": "not-a-password"}
+    if name == "password_reset":
+        return {"email": "nobody@example.com"}
+    forms = {
+        "user": {
+            "email": f"adm{tag}@example.com",
+            "username": f"adm{tag}",
+            "password": NEW_PASSWORD,
+            "full_name": "Changed",
+            "is_active": "y",
+        },
+        "post": {"title": "Changed", "body": "Words.", "published": "y"},
+        "group": {"name": f"Admin group {tag}"},
+        "customer": {"name": "Changed"},
+        "invoice": {
+            "number": f"ADM-{tag}",
+            "customer": str(world.ids.get("customer", 0)),
+            "amount_cents": "4321",
+            "status": "draft",
+        },
+    }
+    form = dict(forms.get(identity or "", {}))
+    if name == "edit" and identity == "user":
+        form |= {"email": f"target{tag}@example.com", "username": f"target{tag}"}
+        form.pop("password")
+    if name == "edit" and identity == "invoice":
+        form["number"] = f"INV-{tag}"
+    if name == "edit" and identity == "group":
+        form["name"] = f"Renamed in the admin {tag}"
+    return form
