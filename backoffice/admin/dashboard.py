@@ -50,6 +50,7 @@ class Dashboard(AdminPage):
         users = view_of(self._admin_ref, UserAdmin)
         if users is not None and users.allows(request, "view"):
             url = str(request.url_for("admin:list", identity=users.identity))
+            await users.prepare_reads(request)  # the counts are of the rows the caller may see
             active = users.count_query(request).where(col(User.is_active).is_(True))
             counts.append(Count("Users", await users.count(request), url))
             counts.append(Count("Active users", await users.count(request, active), url))
@@ -66,6 +67,7 @@ class Dashboard(AdminPage):
             return None
         # The audit log page's own query, newest first; not AuditService.list, which would
         # count the whole log for a total the dashboard does not show.
+        await audit.prepare_reads(request)
         query = audit.list_query(request).order_by(col(AuditEntry.id).desc()).limit(LATEST_ENTRIES)
         async with audit.office.session() as session:
             return list((await session.exec(query)).scalars().all())

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import ColumnElement, String, cast, func, or_
+from sqlalchemy import BigInteger, ColumnElement, Integer, SmallInteger, String, cast, func, or_
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -93,7 +93,7 @@ class ResourceService(Service):
     ) -> Page[Any]:
         await self.require("view")
         order = parse_sort(sort, frozenset(self.sort_fields), self.default_sort)
-        conditions = [*self.visible_conditions(), *self._filter_conditions(filters or {})]
+        conditions = [*await self.visible(), *self._filter_conditions(filters or {})]
         if search and self.search_fields:
             pattern = like_pattern(search.strip().lower())
             conditions.append(
@@ -109,8 +109,16 @@ class ResourceService(Service):
         return await self.fetch_page(self.model, conditions, order, skip=skip, limit=limit)
 
     def visible_conditions(self) -> builtins.list[ColumnElement[bool]]:
-        """Extra conditions on what the caller may list (none by default)."""
+        """Conditions on the rows the caller may see (none by default): applied by ``visible``,
+        so by every read of every door. Override ``visible`` instead for a rule that must
+        await (ask the database)."""
         return []
+
+    async def visible(self) -> builtins.list[ColumnElement[bool]]:
+        return self.visible_conditions()
+
+    async def permits(self, action: Action, obj: Any) -> bool:
+        return await self.has_permission(action, obj)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -201,10 +209,36 @@ class ResourceService(Service):
                 raise InvalidInput.single(name, f"cannot filter {self.resource.name} by {name!r}")
             if raw is None:
                 continue
-            annotation = self.model.model_fields[name].annotation
-            try:
-                value = TypeAdapter(annotation or Any).validate_python(raw)
-            except ValidationError:
-                raise InvalidInput.single(name, f"{raw!r} is not a valid {name}") from None
+            value = field_value(self.model, name, raw)
             conditions.append(col(getattr(self.model, name)) == value)
         return conditions
+
+
+def int_bounds(column: Any) -> tuple[int, int]:
+    """The values an integer column holds in every supported database (PostgreSQL's
+    ``integer`` is 32-bit): a number outside cannot match a row, and sent to the driver it
+    fails instead of matching nothing."""
+    kind = getattr(column, "type", None)
+    if isinstance(kind, SmallInteger):
+        return -(2**15), 2**15 - 1
+    if isinstance(kind, BigInteger):
+        return -(2**63), 2**63 - 1
+    return -(2**31), 2**31 - 1
+
+
+def field_value(model: type[SQLModel], name: str, raw: Any) -> Any:
+    """``raw`` (text or a value) as a value of the field ``name`` of ``model``, validated by
+    the field's type; an integer outside the column's range is refused too. A bad value is
+    ``InvalidInput`` naming the field."""
+    annotation = model.model_fields[name].annotation
+    shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:40] + "..."
+    try:
+        value = TypeAdapter(annotation or Any).validate_python(raw)
+    except ValidationError:
+        raise InvalidInput.single(name, f"{shown} is not a valid {name}") from None
+    column = model.__table__.columns.get(name)  # type: ignore[attr-defined]
+    if isinstance(value, int) and isinstance(getattr(column, "type", None), Integer):
+        low, high = int_bounds(column)
+        if not low <= value <= high:
+            raise InvalidInput.single(name, f"{shown} is out of range for {name}")
+    return value
