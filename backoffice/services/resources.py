@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import BigInteger, ColumnElement, Integer, SmallInteger, String, cast, func, or_
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -75,12 +76,21 @@ class ResourceService(Service):
         """The object, if the caller may ``action`` it: one they may not see is missing, one
         they see but may not ``action`` is forbidden."""
         await self.require(action)
-        obj = await self.session.get(self.model, pk)
+        obj = await self._visible_row(pk)
         if obj is not None and await self.has_permission(action, obj):
             return obj
         if obj is None or action == "view" or not await self.has_permission("view", obj):
             raise NotFound(f"{self.resource.label} {pk} does not exist.")
         raise PermissionDenied(f"You may not {action} this {self.resource.label.lower()}.")
+
+    async def _visible_row(self, pk: int) -> Any:
+        """The row, if it meets ``visible()`` (a row the caller may not list is missing)."""
+        conditions = await self.visible()
+        if not conditions:
+            return await self.session.get(self.model, pk)
+        key = sa_inspect(self.model).primary_key[0]
+        query = select(self.model).where(key == pk, *conditions)
+        return (await self.session.exec(query)).first()
 
     async def list(
         self,

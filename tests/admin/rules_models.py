@@ -1,0 +1,100 @@
+"""A small lending library registered as host resources, with row rules in its services: a
+member sees only their own loans (``visible_conditions``), never an archived one
+(``has_permission("view", obj)``), and may not change or delete a returned one."""
+
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+import httpx2
+import pytest
+from sqlalchemy import ColumnElement
+from sqlmodel import Field, Relationship, SQLModel, col
+
+from backoffice import BackOffice, Settings
+from backoffice.models import User
+from backoffice.models.permissions import Action
+from backoffice.services.resources import ResourceService
+
+
+class Loan(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    member_id: int = Field(foreign_key="user.id")
+    returned: bool = False
+    archived: bool = False
+    member: User | None = Relationship()
+
+
+class LoanCreate(SQLModel):
+    title: str = Field(min_length=1, max_length=200)
+    member_id: int
+    returned: bool = False
+    archived: bool = False
+
+
+class LoanUpdate(SQLModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    returned: bool | None = None
+
+
+class LoanPublic(SQLModel):
+    id: int
+    title: str
+    member_id: int
+    returned: bool
+    archived: bool
+
+
+class LoanService(ResourceService):
+    filter_fields: ClassVar[tuple[str, ...]] = ("member_id", "returned")
+
+    def visible_conditions(self) -> list[ColumnElement[bool]]:
+        if self.caller.is_superuser:
+            return []
+        return [col(Loan.member_id) == self.caller.user_id]
+
+    async def has_permission(self, action: Action, obj: Any = None) -> bool:
+        if not await super().has_permission(action, obj):
+            return False
+        if obj is None or self.caller.is_superuser:
+            return True
+        if obj.archived:
+            return False
+        return action == "view" or not obj.returned
+
+
+class Renewal(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    loan_id: int = Field(foreign_key="loan.id")
+    weeks: int = 1
+    loan: Loan | None = Relationship()
+
+
+class RenewalCreate(SQLModel):
+    loan_id: int
+    weeks: int = Field(default=1, ge=1, le=8)
+
+
+class RenewalUpdate(SQLModel):
+    loan_id: int | None = None
+    weeks: int | None = Field(default=None, ge=1, le=8)
+
+
+class RenewalPublic(SQLModel):
+    id: int
+    loan_id: int
+    weeks: int
+
+
+@pytest.fixture
+async def library(settings: Settings) -> AsyncIterator[tuple[BackOffice, httpx2.AsyncClient]]:
+    office = BackOffice(settings)
+    office.register(Loan, service=LoanService)
+    office.register(Renewal)
+    async with office.engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.drop_all)
+        await connection.run_sync(SQLModel.metadata.create_all)
+    transport = httpx2.ASGITransport(app=office.create_app())
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield office, client
+    await office.dispose()
