@@ -12,9 +12,11 @@ import pytest
 
 from backoffice import BackOffice
 from backoffice.services import Caller
+from tests.admin import rules_models
 from tests.admin.conftest import AdminBrowser, csrf_token
-from tests.admin.rules_models import library  # noqa: F401 (fixture)
 from tests.conftest import bearer, grant, make_user
+
+library = rules_models.library  # the fixture
 
 Library = tuple[BackOffice, httpx2.AsyncClient]
 _ROW_KEY = re.compile(r'<input type="hidden" value="(\d+)">')
