@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 Prepared = dict[str, list[ColumnElement[bool]]]
 
 _STATE_KEY = "backoffice_visible"
+
+ROUTE_ACTIONS: dict[str, Action] = {"edit": "change", "delete": "delete"}
+"""SQLAdmin routes that read a row to act on it (any other reads it to show it)."""
 """``request.state`` attribute: the caller's conditions, by view identity."""
 
 
@@ -170,9 +173,15 @@ class ReadingView(ModelView):
         return obj
 
     async def _visible_object(self, request: Request, query: Any) -> Any:
-        """The row named by the ``pk`` path parameter if the caller may see it, else None;
-        404 for a key that cannot name a row."""
+        """The row named by the ``pk`` path parameter if the service shows it to the caller,
+        else None; 404 for a key that cannot name a row.
+
+        As the service's own ``get``/``update``/``delete`` load a row: it must meet
+        ``visible()``, and the caller must see it (``can_see``) or, on the edit and delete
+        routes, be allowed that action on it (a delete-only permission deletes unseen rows)."""
         pk_values_or_404(self.model, request.path_params.get("pk"))
+        route = getattr(request.scope.get("route"), "name", None)
+        action: Action = ROUTE_ACTIONS.get(str(route), "view")
         async with self.office.session() as session:
             service = self.read_service(session, self.caller(request))
             prepared = getattr(request.state, _STATE_KEY, {})
@@ -180,9 +189,13 @@ class ReadingView(ModelView):
             setattr(request.state, _STATE_KEY, prepared)
             result = await session.exec(query(request))
             obj = result.scalars().unique().first()
-            if obj is None or not await service.can_see(obj):
+            if obj is None:
                 return None
-            return obj
+            if await service.can_see(obj):
+                return obj
+            if action != "view" and await service.permits(action, obj):
+                return obj
+            return None
 
     async def permits(self, request: Request, action: Action, obj: Any) -> bool:
         """Does the service let the caller ``action`` this row?"""

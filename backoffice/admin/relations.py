@@ -27,7 +27,7 @@ from sqlmodel import select
 
 from backoffice.admin.reads import object_label
 from backoffice.services import Caller
-from backoffice.services.resources import ResourceService
+from backoffice.services.resources import may_view
 
 if TYPE_CHECKING:
     from backoffice.office import BackOffice
@@ -86,8 +86,8 @@ async def _visible_rows(office: "BackOffice", target: Any, caller: Caller) -> li
         if resource is None:
             rows = (await session.exec(select(target).order_by(*_keys(target)))).all()
             return [(str(get_object_identifier(row)), object_label(row)) for row in rows]
-        service = office.service(resource.name, session, caller)
-        if not await _may_view(service, resource):
+        service = resource.service(session, caller)
+        if not await may_view(service, resource):
             return []
         query = select(target).where(*await service.visible()).order_by(*_keys(target))
         choices = []
@@ -95,15 +95,6 @@ async def _visible_rows(office: "BackOffice", target: Any, caller: Caller) -> li
             if await service.can_see(row):
                 choices.append((str(get_object_identifier(row)), object_label(row)))
         return choices
-
-
-async def _may_view(service: Any, resource: Any) -> bool:
-    """May the caller view the related resource at all (its own permission check)?"""
-    if isinstance(service, ResourceService):
-        return await service.has_permission("view")
-    if not resource.permissions:
-        return bool(service.caller.is_admin)
-    return bool(await service.may(resource.name, "view"))
 
 
 def _related(current: Any, name: str) -> list[Any]:

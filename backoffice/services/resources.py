@@ -151,7 +151,10 @@ class ResourceService(Service):
         for name in [k for k, v in changes.items() if v is None]:
             if not self._nullable(name):
                 del changes[name]  # null leaves a required field as it is
-        await self._check_references(changes)
+        # A reference kept as it is stays valid, seen or not (the admin's form sends it back).
+        await self._check_references(
+            {k: v for k, v in changes.items() if getattr(obj, k, None) != v}
+        )
         await self.before_update(obj, changes)
         before = snapshot(obj)
         for key, value in changes.items():
@@ -201,16 +204,29 @@ class ResourceService(Service):
         return column is None or bool(column.nullable)
 
     async def _check_references(self, values: dict[str, Any]) -> None:
-        """A foreign key must name an existing row: say so as invalid input, not a conflict."""
+        """A foreign key must name an existing row the caller may see (a related resource's
+        ``view`` permission and row rules apply): say so as invalid input, not a conflict. A
+        row the caller may not see is reported as missing, as its resource's ``get`` would."""
         table = self.model.__table__  # type: ignore[attr-defined]
         for name, value in values.items():
             column = table.columns.get(name)
             if value is None or column is None or not column.foreign_keys:
                 continue
             target = next(iter(column.foreign_keys)).column
-            query = select(target).where(target == value)
-            if (await self.session.exec(query)).first() is None:
+            if not await self._reference_visible(target, value):
                 raise InvalidInput.single(name, f"{target.table.name} {value} does not exist.")
+
+    async def _reference_visible(self, target: Any, value: Any) -> bool:
+        related = self.resource.related(target.table)
+        if related is None:
+            query = select(target).where(target == value)
+            return (await self.session.exec(query)).first() is not None
+        service = related.service(self.session, self.caller)
+        if not await may_view(service, related):
+            return False
+        rows = select(related.model).where(target == value, *await service.visible())
+        obj = (await self.session.exec(rows)).first()
+        return obj is not None and bool(await service.can_see(obj))
 
     def _filter_conditions(self, filters: dict[str, Any]) -> builtins.list[ColumnElement[bool]]:
         conditions = []
@@ -252,3 +268,12 @@ def field_value(model: type[SQLModel], name: str, raw: Any) -> Any:
         if not low <= value <= high:
             raise InvalidInput.single(name, f"{shown} is out of range for {name}")
     return value
+
+
+async def may_view(service: Any, resource: "Resource") -> bool:
+    """May the service's caller view ``resource`` at all (its own permission check)?"""
+    if isinstance(service, ResourceService):
+        return await service.has_permission("view")
+    if not resource.permissions:
+        return bool(service.caller.is_admin)
+    return bool(await service.may(resource.name, "view"))
