@@ -3,6 +3,7 @@ member sees only their own loans (``visible_conditions``), never an archived one
 (``has_permission("view", obj)``), and may not change or delete a returned one."""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx2
@@ -13,7 +14,10 @@ from sqlmodel import Field, Relationship, SQLModel, col
 from backoffice import BackOffice, Settings
 from backoffice.models import User
 from backoffice.models.permissions import Action
+from backoffice.services import Caller
 from backoffice.services.resources import ResourceService
+from tests.admin.conftest import AdminBrowser
+from tests.conftest import grant, make_user
 
 
 class Loan(SQLModel, table=True):
@@ -84,6 +88,44 @@ class RenewalPublic(SQLModel):
     id: int
     loan_id: int
     weeks: int
+
+
+Library = tuple[BackOffice, httpx2.AsyncClient]
+
+
+@dataclass
+class Loans:
+    mine: int
+    returned: int
+    others: int
+    archived: int
+
+
+async def lend(office: BackOffice, title: str, member_id: int, **flags: bool) -> int:
+    async with office.session() as session:
+        service = office.service("loans", session, Caller.operator("system"))
+        loan = await service.create({"title": title, "member_id": member_id, **flags})
+        return int(loan.id)
+
+
+async def scene(office: BackOffice) -> Loans:
+    """root (superuser); clerk (staff: loans.view/change/delete, audit.view); reader."""
+    await make_user(office, "root", is_staff=True, is_superuser=True)
+    clerk = await make_user(office, "clerk", is_staff=True)
+    await grant(office, clerk, ["loans.view", "loans.change", "loans.delete", "audit.view"])
+    reader = await make_user(office, "reader")
+    return Loans(
+        mine=await lend(office, "Mine open", clerk.id),
+        returned=await lend(office, "Mine returned", clerk.id, returned=True),
+        others=await lend(office, "Someone else's secret", reader.id),
+        archived=await lend(office, "Mine archived", clerk.id, archived=True),
+    )
+
+
+async def signed_in_as(client: httpx2.AsyncClient, login: str) -> AdminBrowser:
+    browser = AdminBrowser(client)
+    assert (await browser.login(login)).status_code == 302
+    return browser
 
 
 @pytest.fixture

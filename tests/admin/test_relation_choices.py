@@ -6,7 +6,7 @@ import re
 
 from backoffice.services import Caller
 from tests.admin import rules_models
-from tests.admin.test_row_rules import Library, scene, signed_in_as
+from tests.admin.rules_models import Library, scene, signed_in_as
 from tests.conftest import grant, make_user
 
 library = rules_models.library  # the fixture

@@ -5,56 +5,17 @@ API answers 404 for is missing on every admin page too."""
 import csv
 import io
 import re
-from dataclasses import dataclass
 
-import httpx2
 import pytest
 
-from backoffice import BackOffice
-from backoffice.services import Caller
 from tests.admin import rules_models
-from tests.admin.conftest import AdminBrowser, csrf_token
-from tests.conftest import bearer, grant, make_user
+from tests.admin.conftest import csrf_token
+from tests.admin.rules_models import Library, scene, signed_in_as
+from tests.conftest import bearer
 
 library = rules_models.library  # the fixture
 
-Library = tuple[BackOffice, httpx2.AsyncClient]
 _ROW_KEY = re.compile(r'<input type="hidden" value="(\d+)">')
-
-
-@dataclass
-class Loans:
-    mine: int
-    returned: int
-    others: int
-    archived: int
-
-
-async def lend(office: BackOffice, title: str, member_id: int, **flags: bool) -> int:
-    async with office.session() as session:
-        service = office.service("loans", session, Caller.operator("system"))
-        loan = await service.create({"title": title, "member_id": member_id, **flags})
-        return int(loan.id)
-
-
-async def scene(office: BackOffice) -> Loans:
-    """root (superuser); clerk (staff: loans.view/change/delete, audit.view); reader."""
-    await make_user(office, "root", is_staff=True, is_superuser=True)
-    clerk = await make_user(office, "clerk", is_staff=True)
-    await grant(office, clerk, ["loans.view", "loans.change", "loans.delete", "audit.view"])
-    reader = await make_user(office, "reader")
-    return Loans(
-        mine=await lend(office, "Mine open", clerk.id),
-        returned=await lend(office, "Mine returned", clerk.id, returned=True),
-        others=await lend(office, "Someone else's secret", reader.id),
-        archived=await lend(office, "Mine archived", clerk.id, archived=True),
-    )
-
-
-async def signed_in_as(client: httpx2.AsyncClient, login: str) -> AdminBrowser:
-    browser = AdminBrowser(client)
-    assert (await browser.login(login)).status_code == 302
-    return browser
 
 
 async def test_list_count_and_export_hold_exactly_the_rows_the_api_lists(
