@@ -97,11 +97,7 @@ class BackOffice:
 
     def service(self, name: str, session: AsyncSession, caller: Caller) -> Any:
         """The service of the registered resource ``name`` (its subclass, if one was given)."""
-        resource = self.registry.get(name)
-        factory = resource.extra.get("factory")
-        if factory is not None:
-            return factory(session, caller)
-        return resource.service_class(session, caller, resource)
+        return self.registry.get(name).service(session, caller)
 
     # -- the registry: one way in, for the built-in resources and a host's tables -------------
 

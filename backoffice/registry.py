@@ -57,6 +57,23 @@ class Resource:
     audit: bool = True
     """Every create, change and delete is written to the audit log."""
     extra: dict[str, Any] = field(default_factory=dict)
+    registry: "Registry | None" = field(default=None, repr=False, compare=False)
+    """The registry holding it: a service finds its related resources' services there."""
+
+    def service(self, session: Any, caller: Any) -> Any:
+        """Its service for this caller (its subclass, or the built-in factory)."""
+        factory = self.extra.get("factory")
+        if factory is not None:
+            return factory(session, caller)
+        return self.service_class(session, caller, self)
+
+    def related(self, table: Any) -> "Resource | None":
+        """The registered resource whose table is ``table``, if any."""
+        if self.registry is None:
+            return None
+        return next(
+            (r for r in self.registry if getattr(r.model, "__table__", None) is table), None
+        )
 
 
 class Registry:
@@ -89,6 +106,7 @@ class Registry:
                 "backoffice.E002", f"{model_name} is registered twice; register a model once"
             )
         check_resource(resource)
+        resource.registry = self
         self._resources[resource.name] = resource
         return resource
 

@@ -3,9 +3,12 @@
 from typing import Any, ClassVar
 
 from sqladmin.filters import AllUniqueStringValuesFilter
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice.admin.views import ServiceModelView
 from backoffice.models import AuditEntry
+from backoffice.services import Caller
+from backoffice.services.audit import AuditService
 
 
 class AuditEntryAdmin(ServiceModelView, model=AuditEntry):
@@ -67,3 +70,7 @@ class AuditEntryAdmin(ServiceModelView, model=AuditEntry):
         AuditEntry.changes: "Changes",
         AuditEntry.actor_id: "Who (account ID)",
     }
+
+    def read_service(self, session: AsyncSession, caller: Caller) -> AuditService:
+        """The audit log's own service decides what of it the caller sees."""
+        return AuditService(session, caller)

@@ -13,19 +13,18 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, ClassVar, Literal, TypeVar
 
 from sqladmin import expose
-from sqlalchemy import inspect as sa_inspect
 from sqlmodel import select
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from backoffice.admin.reads import object_label
 from backoffice.admin.views import AdminFormError, ServiceModelView
-from backoffice.registry import SECRET_NAME
+from backoffice.services.bounds import int_bounds
 
 logger = logging.getLogger("backoffice.admin.bulk")
 
@@ -38,8 +37,6 @@ PREFIX = "bulk-"
 
 FLAGS: dict[str, str] = {"add": "can_create", "change": "can_edit", "delete": "can_delete"}
 """The SQLAdmin switch that must also be on for an action needing this permission."""
-
-_BIGINT = 2**63
 
 
 @dataclass(frozen=True)
@@ -104,18 +101,10 @@ class BulkActionView(ServiceModelView):
         return self.allows(request, action.permission)
 
     def bulk_row_label(self, obj: Any) -> str:
-        """How a row is named on the confirmation and report pages: its first non-empty list
-        column other than the key (never ``str(obj)``: a SQLModel row's text lists every
-        field, a password hash included)."""
-        mapper: Any = sa_inspect(self.model)
-        keys = {c.key for c in self.pk_columns}
-        for name in self._list_prop_names:
-            if name in keys or name not in mapper.column_attrs or SECRET_NAME.search(name):
-                continue
-            value = getattr(obj, name)
-            if value not in (None, ""):
-                return str(value.value if isinstance(value, Enum) else value)
-        return ""
+        """How a row is named on the confirmation and report pages: the model's own
+        ``__str__``, else its first non-empty list column other than the key (never SQLModel's
+        ``str(obj)``, which lists every field, a password hash included)."""
+        return object_label(obj, self._list_prop_names)
 
     # -- SQLAdmin's list page: our actions in its Actions menu --------------------------------
 
@@ -176,7 +165,7 @@ class BulkActionView(ServiceModelView):
         if not pks:
             context["error"] = "No rows were selected: tick the rows first, then the action."
             return await self._render(request, context, 400)
-        labels = await self._labels(pks)
+        labels = await self._labels(request, pks)
         if request.method == "GET":
             context["rows"] = [(pk, labels[pk]) for pk in pks if pk in labels]
             context["missing"] = [pk for pk in pks if pk not in labels]
@@ -200,30 +189,39 @@ class BulkActionView(ServiceModelView):
         return RowResult(pk, label, True, action.done)
 
     def _selection(self, raw: str | None) -> list[int]:
-        """The selected keys (``1,2,3``), each once; a malformed list is a 400."""
-        pks: list[int] = []
-        for part in (raw or "").split(","):
-            if not part.strip():
-                continue
+        """The selected keys (``1,2,3``), each once, in order; a malformed list is a 400.
+
+        Linear, and the cap is checked on the raw parts before any is converted, so a huge
+        selection is refused at once."""
+        parts = [part for part in (raw or "").split(",") if part.strip()]
+        if len(parts) > self.bulk_max_rows:
+            detail = f"Select at most {self.bulk_max_rows} rows at a time."
+            raise HTTPException(status_code=400, detail=detail)
+        low, high = int_bounds(self.pk_columns[0])
+        pks: dict[int, None] = {}
+        for part in parts:
             try:
                 pk = int(part)
             except ValueError:
                 raise HTTPException(status_code=400, detail="Invalid selection.") from None
-            if not -_BIGINT <= pk < _BIGINT:
+            if not low <= pk <= high:  # cannot name a row (and the driver would fail)
                 raise HTTPException(status_code=400, detail="Invalid selection.")
-            if pk not in pks:
-                pks.append(pk)
-        if len(pks) > self.bulk_max_rows:
-            detail = f"Select at most {self.bulk_max_rows} rows at a time."
-            raise HTTPException(status_code=400, detail=detail)
-        return pks
+            pks[pk] = None
+        return list(pks)
 
-    async def _labels(self, pks: list[int]) -> dict[int, str]:
-        """The selected rows that exist, with their labels (read before anything changes)."""
+    async def _labels(self, request: Request, pks: list[int]) -> dict[int, str]:
+        """The selected rows the caller may see, with their labels (read before anything
+        changes): the service's ``visible()`` and ``can_see``, as on the details page."""
         key = self.pk_columns[0]
         async with self.office.session() as session:
-            rows = (await session.exec(select(self.model).where(key.in_(pks)))).all()
-            return {getattr(row, key.key): self.bulk_row_label(row) for row in rows}
+            service = self.read_service(session, self.caller(request))
+            query: Any = select(self.model).where(key.in_(pks), *await service.visible())
+            rows = (await session.exec(query)).all()
+            return {
+                getattr(row, key.key): self.bulk_row_label(row)
+                for row in rows
+                if await service.can_see(row)
+            }
 
     async def _render(
         self, request: Request, context: dict[str, Any], status_code: int = 200

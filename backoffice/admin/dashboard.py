@@ -54,6 +54,7 @@ class Dashboard(AdminPage):
             if not view.allows(request, "view"):
                 continue
             url = str(request.url_for("admin:list", identity=view.identity))
+            await view.prepare_reads(request)  # the counts are of the rows the caller may see
             counts.append(Count(str(view.name_plural), await view.count(request), url))
             if isinstance(view, UserAdmin):
                 active = view.count_query(request).where(col(User.is_active).is_(True))
@@ -67,6 +68,7 @@ class Dashboard(AdminPage):
             return None
         # The audit log page's own query, newest first; not AuditService.list, which would
         # count the whole log for a total the dashboard does not show.
+        await audit.prepare_reads(request)
         query = audit.list_query(request).order_by(col(AuditEntry.id).desc()).limit(LATEST_ENTRIES)
         async with audit.office.session() as session:
             return list((await session.exec(query)).scalars().all())

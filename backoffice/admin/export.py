@@ -35,6 +35,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Send
 
+from backoffice.admin.filters import check_filter_values
 from backoffice.admin.lookup import AdminPage, service_view
 from backoffice.admin.views import ServiceModelView
 from backoffice.registry import SECRET_NAME
@@ -74,7 +75,10 @@ def export_columns(view: ServiceModelView) -> list[str]:
 
 async def list_statement(view: ServiceModelView, request: Request) -> Select[Any]:
     """The list page's query without its page: built as SQLAdmin's ``ModelView.list`` builds it
-    (filters, then sort, then search), so the export holds the rows the list shows."""
+    (the service's visibility, filters, then sort, then search), so the export holds the rows
+    the list shows."""
+    await check_filter_values(request, view.model, view.get_filters())
+    await view.prepare_reads(request)
     stmt = view.list_query(request)
     filters: list[Any] = view.get_filters()  # simple and operation filters take other arguments
     for filter_ in filters:

@@ -7,7 +7,6 @@ an unknown view or row, never a 500 for a malformed key).
 from typing import Any, TypeVar
 
 from sqladmin import Admin
-from sqladmin.helpers import object_identifier_values
 from sqlalchemy import inspect as sa_inspect
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -16,9 +15,6 @@ from starlette.responses import Response
 from backoffice.admin.views import ServiceModelView
 
 V = TypeVar("V", bound=ServiceModelView)
-
-_BIGINT = 2**63
-"""Keys outside a 64-bit integer are refused before they reach PostgreSQL (which would fail)."""
 
 
 def view_of(admin: Admin, kind: type[V]) -> V | None:
@@ -38,16 +34,8 @@ def service_view(admin: Admin, identity: str) -> ServiceModelView:
 
 
 async def object_or_404(view: ServiceModelView, request: Request) -> Any:
-    """The row named by the ``pk`` path parameter, read with the view's own details query."""
-    pk = request.path_params.get("pk")
-    if not isinstance(pk, str) or "\x00" in pk:
-        raise HTTPException(status_code=404)
-    try:
-        values = object_identifier_values(pk, view.model)
-    except (ValueError, TypeError, OverflowError):
-        raise HTTPException(status_code=404) from None
-    if any(isinstance(v, int) and not -_BIGINT <= v < _BIGINT for v in values):
-        raise HTTPException(status_code=404)
+    """The row named by the ``pk`` path parameter, read as the view's details page reads it:
+    404 for a malformed key, a missing row or one the service hides from the caller."""
     obj = await view.get_object_for_details(request)
     if obj is None:
         raise HTTPException(status_code=404)

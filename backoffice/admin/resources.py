@@ -5,11 +5,11 @@ service, so the admin obeys the same rules as the API."""
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqladmin.filters import OperationColumnFilter
 from sqlalchemy import inspect as sa_inspect
 from starlette.requests import Request
 
 from backoffice.admin.bulk import BulkActionView
+from backoffice.admin.filters import ServiceFilter
 from backoffice.admin.views import ServiceModelView
 
 if TYPE_CHECKING:
@@ -96,8 +96,7 @@ class ResourceAdmin:
                 getattr(model, n) for n in getattr(service, "sort_fields", ())
             ],
             "column_filters": [
-                OperationColumnFilter(getattr(model, n))
-                for n in getattr(service, "filter_fields", ())
+                ServiceFilter(getattr(model, n)) for n in getattr(service, "filter_fields", ())
             ],
             "column_labels": {getattr(model, k): v for k, v in cls.column_labels.items()},
             "form_columns": [getattr(model, n) for n in form],

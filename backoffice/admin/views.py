@@ -2,24 +2,26 @@
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqladmin import ModelView
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from wtforms import Form, HiddenField
 
-from backoffice.admin.auth import admin_caller
 from backoffice.admin.csrf import FORM_FIELD, current_csrf_token
+from backoffice.admin.reads import ReadingView
+from backoffice.admin.relations import (
+    ChoicesConverter,
+    apply_choices,
+    relation_choices,
+    use_choices,
+)
 from backoffice.errors import DomainError
 from backoffice.models.permissions import ACTIONS
 from backoffice.services import Caller
 from backoffice.services.base import holds
-
-if TYPE_CHECKING:
-    from backoffice.office import BackOffice
 
 T = TypeVar("T")
 SQLADMIN_ACTIONS = {
@@ -40,6 +42,10 @@ class AdminFormError(Exception):
 class CSRFForm(Form):  # type: ignore[misc]
     csrf_token = HiddenField(default=current_csrf_token)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        apply_choices(self)  # relation choices for this request's caller (admin.relations)
+
 
 def describe_validation_error(exc: ValidationError) -> str:
     """One readable line per problem, without echoing the input (it may be a password)."""
@@ -50,17 +56,17 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-class ServiceModelView(ModelView):
+class ServiceModelView(ReadingView):
     """A SQLAdmin view whose create, edit and delete call a backoffice service.
 
-    SQLAdmin still does the reading (list, search, sort, details); every write goes through the
-    same service the API uses, so a rule holds whichever door is used.
+    SQLAdmin's pages (list, search, sort, details, edit) read through queries narrowed by the
+    service's visibility (``admin.reads``); every write goes through the same service the API
+    uses, so a rule holds whichever door is used.
     """
 
-    office: ClassVar["BackOffice"]
-    """Set when the view is registered with a BackOffice (each office gets its own subclass)."""
-
     form_base_class = CSRFForm
+    form_converter = ChoicesConverter
+    """Relation fields get their choices per request, from the related resource's service."""
     can_export = True
     """Offer CSV and JSON export of the list's rows (search, filters and sort applied): streamed,
     secret-looking columns never written, formulas neutralised (see ``backoffice.admin.export``).
@@ -118,8 +124,23 @@ class ServiceModelView(ModelView):
             raise HTTPException(status_code=403)
         return True
 
-    def caller(self, request: Request) -> Caller:
-        return admin_caller(request)
+    async def create_context(self, request: Request) -> dict[str, Any]:
+        context: dict[str, Any] = await super().create_context(request)
+        await self._choose(request, None)
+        return context
+
+    async def edit_context(self, request: Request) -> dict[str, Any]:
+        context: dict[str, Any] = await super().edit_context(request)
+        await self._choose(request, getattr(request.state, "backoffice_edited", None))
+        return context
+
+    async def _choose(self, request: Request, current: Any) -> None:
+        """The relation fields' choices for this caller, before SQLAdmin makes the form."""
+        ajax: set[str] = getattr(self, "_ajax_relation_names", set())
+        names = [rel.key for rel in self._form_relations if rel.key not in ajax]
+        use_choices(
+            await relation_choices(self.office, self.model, names, self.caller(request), current)
+        )
 
     async def run(
         self, request: Request, action: Callable[[AsyncSession, Caller], Awaitable[T]]

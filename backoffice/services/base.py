@@ -20,6 +20,7 @@ from backoffice.models import (
     UserGroupLink,
     UserPermissionLink,
 )
+from backoffice.models.permissions import Action
 from backoffice.services.locking import lock_row, lock_rows
 
 Door = Literal["api", "admin", "cli", "system"]
@@ -82,6 +83,27 @@ class Service:
     def __init__(self, session: AsyncSession, caller: Caller) -> None:
         self.session = session
         self.caller = caller
+
+    # -- what the caller may see: every door's reads apply these -----------------------------
+
+    async def visible(self) -> list[ColumnElement[bool]]:
+        """Conditions a select of this service's rows must meet for the caller to see them.
+
+        Every door applies them to its reads (the API's list, the admin's list, count, pages,
+        export and choices), so a visibility rule written here holds everywhere. Async so a
+        rule may ask the database (e.g. the caller's teams). None by default.
+        """
+        return []
+
+    async def permits(self, action: Action, obj: Any) -> bool:
+        """May the caller ``action`` (view, change, delete) this one row? Yes by default; the
+        resource-wide permission is checked apart."""
+        return True
+
+    async def can_see(self, obj: Any) -> bool:
+        """May the caller see this row (one ``visible`` let through)? A row they may not see
+        is answered as missing (404) by every door."""
+        return await self.permits("view", obj)
 
     async def may(self, resource: str, action: str) -> bool:
         """Does the caller hold ``resource.action`` (e.g. ``posts.change``)? ``change``

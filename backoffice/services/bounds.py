@@ -42,8 +42,7 @@ def value_error(column: Column[Any], value: Any) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int) and isinstance(column_type, Integer):
-        bits = next(b for kind, b in INTEGER_RANGES if isinstance(column_type, kind))
-        low, high = -(2**bits), 2**bits - 1
+        low, high = int_bounds(column)
         if not low <= value <= high:
             return f"must be between {low} and {high}"
         return None
@@ -57,6 +56,17 @@ def value_error(column: Column[Any], value: Any) -> str | None:
     if isinstance(column_type, JSON) and _has_nul(value):
         return "must not contain NUL characters"
     return None
+
+
+def int_bounds(column: Any) -> tuple[int, int]:
+    """The values an integer column holds in every supported database (PostgreSQL's
+    ``integer`` is 32-bit): a number outside cannot match a row, and sent to the driver it
+    fails instead of matching nothing."""
+    column_type = getattr(column, "type", None)
+    while isinstance(column_type, TypeDecorator):
+        column_type = column_type.impl_instance
+    bits = next((b for kind, b in INTEGER_RANGES if isinstance(column_type, kind)), 31)
+    return -(2**bits), 2**bits - 1
 
 
 def _has_nul(value: Any) -> bool:

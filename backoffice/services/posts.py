@@ -4,11 +4,15 @@ Anyone signed in writes, changes and deletes their own posts; the ``posts.*`` pe
 about other people's: ``view`` shows their drafts, ``add`` writes in their name, ``change`` and
 ``delete`` act on their posts."""
 
+import builtins
+from typing import Any
+
 from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import col
 
 from backoffice.errors import InvalidInput, NotFound, PermissionDenied
 from backoffice.models import Page, Post, PostCreate, PostUpdate, User
+from backoffice.models.permissions import Action
 from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Service, like_pattern, parse_sort
 
@@ -40,11 +44,7 @@ class PostService(Service):
         published: bool | None = None,
     ) -> Page[Post]:
         order = parse_sort(sort, POST_SORT_FIELDS, "-created_at")
-        conditions: list[ColumnElement[bool]] = []
-        if not await self.may("posts", "view"):
-            conditions.append(
-                or_(col(Post.published).is_(True), col(Post.author_id) == self.caller.user_id)
-            )
+        conditions = await self.visible()
         if search:
             pattern = like_pattern(search.strip().lower())
             conditions.append(func.lower(col(Post.title)).like(pattern, escape="\\"))
@@ -91,6 +91,19 @@ class PostService(Service):
         await self.audit.deleted(AUDIT_TYPE, post, snapshot(post))
         await self.session.delete(post)
         await self.session.flush()
+
+    async def visible(self) -> builtins.list[ColumnElement[bool]]:
+        """Published posts and the caller's own; every post with ``posts.view``."""
+        if await self.may("posts", "view"):
+            return []
+        return [or_(col(Post.published).is_(True), col(Post.author_id) == self.caller.user_id)]
+
+    async def permits(self, action: Action, obj: Any) -> bool:
+        if not isinstance(obj, Post):
+            return False
+        if action == "view":
+            return await self._may_see(obj)
+        return obj.author_id == self.caller.user_id or await self.may("posts", action)
 
     async def _may_see(self, post: Post) -> bool:
         if post.published or post.author_id == self.caller.user_id:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import ColumnElement, String, cast, func, or_
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -78,12 +79,21 @@ class ResourceService(Service):
         """The object, if the caller may ``action`` it: one they may not see is missing, one
         they see but may not ``action`` is forbidden."""
         await self.require(action)
-        obj = await self.session.get(self.model, pk)
+        obj = await self._visible_row(pk)
         if obj is not None and await self.has_permission(action, obj):
             return obj
         if obj is None or action == "view" or not await self.has_permission("view", obj):
             raise NotFound(f"{self.resource.label} {pk} does not exist.")
         raise PermissionDenied(f"You may not {action} this {self.resource.label.lower()}.")
+
+    async def _visible_row(self, pk: int) -> Any:
+        """The row, if it meets ``visible()`` (a row the caller may not list is missing)."""
+        conditions = await self.visible()
+        if not conditions:
+            return await self.session.get(self.model, pk)
+        key = sa_inspect(self.model).primary_key[0]
+        query = select(self.model).where(key == pk, *conditions)
+        return (await self.session.exec(query)).first()
 
     async def list(
         self,
@@ -96,7 +106,7 @@ class ResourceService(Service):
     ) -> Page[Any]:
         await self.require("view")
         order = parse_sort(sort, frozenset(self.sort_fields), self.default_sort)
-        conditions = [*self.visible_conditions(), *self._filter_conditions(filters or {})]
+        conditions = [*await self.visible(), *self._filter_conditions(filters or {})]
         if search and self.search_fields:
             pattern = like_pattern(search.strip().lower())
             conditions.append(
@@ -112,8 +122,16 @@ class ResourceService(Service):
         return await self.fetch_page(self.model, conditions, order, skip=skip, limit=limit)
 
     def visible_conditions(self) -> builtins.list[ColumnElement[bool]]:
-        """Extra conditions on what the caller may list (none by default)."""
+        """Conditions on the rows the caller may see (none by default): applied by ``visible``,
+        so by every read of every door. Override ``visible`` instead for a rule that must
+        await (ask the database)."""
         return []
+
+    async def visible(self) -> builtins.list[ColumnElement[bool]]:
+        return self.visible_conditions()
+
+    async def permits(self, action: Action, obj: Any) -> bool:
+        return await self.has_permission(action, obj)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -138,7 +156,10 @@ class ResourceService(Service):
             if not self._nullable(name):
                 del changes[name]  # null leaves a required field as it is
         self._check_storable(changes)
-        await self._check_references(changes)
+        # A reference kept as it is stays valid, seen or not (the admin's form sends it back).
+        await self._check_references(
+            {k: v for k, v in changes.items() if getattr(obj, k, None) != v}
+        )
         await self.before_update(obj, changes)
         before = snapshot(obj)
         for key, value in changes.items():
@@ -199,16 +220,29 @@ class ResourceService(Service):
         return column is None or bool(column.nullable)
 
     async def _check_references(self, values: dict[str, Any]) -> None:
-        """A foreign key must name an existing row: say so as invalid input, not a conflict."""
+        """A foreign key must name an existing row the caller may see (a related resource's
+        ``view`` permission and row rules apply): say so as invalid input, not a conflict. A
+        row the caller may not see is reported as missing, as its resource's ``get`` would."""
         table = self.model.__table__  # type: ignore[attr-defined]
         for name, value in values.items():
             column = table.columns.get(name)
             if value is None or column is None or not column.foreign_keys:
                 continue
             target = next(iter(column.foreign_keys)).column
-            query = select(target).where(target == value)
-            if (await self.session.exec(query)).first() is None:
+            if not await self._reference_visible(target, value):
                 raise InvalidInput.single(name, f"{target.table.name} {value} does not exist.")
+
+    async def _reference_visible(self, target: Any, value: Any) -> bool:
+        related = self.resource.related(target.table)
+        if related is None:
+            query = select(target).where(target == value)
+            return (await self.session.exec(query)).first() is not None
+        service = related.service(self.session, self.caller)
+        if not await may_view(service, related):
+            return False
+        rows = select(related.model).where(target == value, *await service.visible())
+        obj = (await self.session.exec(rows)).first()
+        return obj is not None and bool(await service.can_see(obj))
 
     def _filter_conditions(self, filters: dict[str, Any]) -> builtins.list[ColumnElement[bool]]:
         conditions = []
@@ -217,14 +251,32 @@ class ResourceService(Service):
                 raise InvalidInput.single(name, f"cannot filter {self.resource.name} by {name!r}")
             if raw is None:
                 continue
-            annotation = self.model.model_fields[name].annotation
-            try:
-                value = TypeAdapter(annotation or Any).validate_python(raw)
-            except ValidationError:
-                raise InvalidInput.single(name, f"{raw!r} is not a valid {name}") from None
-            column = self.model.__table__.columns.get(name)  # type: ignore[attr-defined]
-            problem = None if column is None else value_error(column, value)
-            if problem is not None:
-                raise InvalidInput.single(name, problem)
+            value = field_value(self.model, name, raw)
             conditions.append(col(getattr(self.model, name)) == value)
         return conditions
+
+
+def field_value(model: type[SQLModel], name: str, raw: Any) -> Any:
+    """``raw`` (text or a value) as a value of the field ``name`` of ``model``, validated by
+    the field's type; a value its column cannot hold (``bounds.value_error``: an integer out of
+    range, a NUL character) is refused too. A bad value is ``InvalidInput`` naming the field."""
+    annotation = model.model_fields[name].annotation
+    shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:40] + "..."
+    try:
+        value = TypeAdapter(annotation or Any).validate_python(raw)
+    except ValidationError:
+        raise InvalidInput.single(name, f"{shown} is not a valid {name}") from None
+    column = model.__table__.columns.get(name)  # type: ignore[attr-defined]
+    problem = None if column is None else value_error(column, value)
+    if problem is not None:
+        raise InvalidInput.single(name, f"{shown} cannot be a {name}: it {problem}")
+    return value
+
+
+async def may_view(service: Any, resource: "Resource") -> bool:
+    """May the service's caller view ``resource`` at all (its own permission check)?"""
+    if isinstance(service, ResourceService):
+        return await service.has_permission("view")
+    if not resource.permissions:
+        return bool(service.caller.is_admin)
+    return bool(await service.may(resource.name, "view"))
