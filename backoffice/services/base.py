@@ -95,6 +95,12 @@ class Service:
         """
         return []
 
+    async def may_read(self) -> bool:
+        """May the caller read this resource at all, before the row rules (``visible``,
+        ``can_see``) narrow what they see? Yes by default: a service whose rows anyone may
+        see some of (one's own account, published posts) narrows them with ``visible``."""
+        return True
+
     async def permits(self, action: Action, obj: Any) -> bool:
         """May the caller ``action`` (view, change, delete) this one row? Yes by default; the
         resource-wide permission is checked apart."""

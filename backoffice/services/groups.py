@@ -27,6 +27,9 @@ GROUP_UNIQUE = {"name": "A group with this name already exists."}
 
 
 class GroupService(PermissionService):
+    async def may_read(self) -> bool:
+        return await self.may("groups", "view")
+
     async def list_groups(
         self, *, skip: int = 0, limit: int = 50, search: str | None = None, sort: str | None = None
     ) -> Page[GroupPublic]:

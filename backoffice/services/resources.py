@@ -133,6 +133,9 @@ class ResourceService(Service):
     async def permits(self, action: Action, obj: Any) -> bool:
         return await self.has_permission(action, obj)
 
+    async def may_read(self) -> bool:
+        return await self.has_permission("view")
+
     # -- writing -----------------------------------------------------------------------------
 
     async def create(self, data: BaseModel | dict[str, Any]) -> Any:
@@ -274,9 +277,7 @@ def field_value(model: type[SQLModel], name: str, raw: Any) -> Any:
 
 
 async def may_view(service: Any, resource: "Resource") -> bool:
-    """May the service's caller view ``resource`` at all (its own permission check)?"""
-    if isinstance(service, ResourceService):
-        return await service.has_permission("view")
-    if not resource.permissions:
+    """May the service's caller view ``resource`` at all (before its row rules)?"""
+    if not resource.permissions and not isinstance(service, ResourceService):
         return bool(service.caller.is_admin)
-    return bool(await service.may(resource.name, "view"))
+    return bool(await service.may_read())

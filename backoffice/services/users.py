@@ -1,6 +1,6 @@
 """Every rule about users lives here, whichever door (API, admin, CLI) asks."""
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, false, func, or_
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -68,6 +68,12 @@ class UserService(Service):
         if self.caller.user_id != user_id and not await self.may("users", "view"):
             raise PermissionDenied("You may only view your own account.")
         return await self._load(user_id)
+
+    async def visible(self) -> list[ColumnElement[bool]]:
+        """Every account with ``users.view``; otherwise one's own (as ``get`` allows)."""
+        if await self.may("users", "view"):
+            return []
+        return [col(User.id) == self.caller.user_id] if self.caller.user_id else [false()]
 
     async def list(
         self,

@@ -11,7 +11,7 @@ import pytest
 from tests.admin import rules_models
 from tests.admin.conftest import csrf_token
 from tests.admin.rules_models import Library, scene, signed_in_as
-from tests.conftest import bearer
+from tests.conftest import bearer, grant, make_user
 
 library = rules_models.library  # the fixture
 
@@ -135,3 +135,27 @@ async def test_the_bulk_confirmation_names_only_rows_the_caller_may_see(
         loans.others,
         loans.archived,
     }
+
+
+async def test_a_reference_to_a_user_names_only_accounts_the_caller_may_see(
+    library: Library,
+) -> None:
+    """A member holding ``loans.add`` but not ``users.view`` may name their own account (they
+    see it) but not another's, which is missing to them, as ``GET /api/users/{id}`` says."""
+    office, client = library
+    await scene(office)
+    member = await make_user(office, "member", is_staff=True)
+    await grant(office, member, ["loans.add", "loans.view"])
+    reader = await client.get("/api/users/", headers=await bearer(client, "root"))
+    reader_id = next(u["id"] for u in reader.json()["items"] if u["username"] == "reader")
+    headers = await bearer(client, "member")
+
+    own = await client.post(
+        "/api/loans/", json={"title": "Dune", "member_id": member.id}, headers=headers
+    )
+    assert own.status_code == 201, own.text
+    other = await client.post(
+        "/api/loans/", json={"title": "Emma", "member_id": reader_id}, headers=headers
+    )
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["msg"] == f"user {reader_id} does not exist."
