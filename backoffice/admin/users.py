@@ -91,7 +91,11 @@ class UserAdmin(BulkActionView, model=User):
         if rules is self._form_create_rules:
             # Only the create form asks for a password; it is hashed by the service.
             class UserCreateForm(form):  # type: ignore[valid-type,misc]
-                password = PasswordField("Password", validators=[InputRequired()])
+                password = PasswordField(
+                    "Password",
+                    validators=[InputRequired()],
+                    render_kw={"class": "form-control", "autocomplete": "new-password"},
+                )
 
             return UserCreateForm
 
@@ -100,7 +104,7 @@ class UserAdmin(BulkActionView, model=User):
             current_password = PasswordField(
                 "Your current password",
                 description="Needed only to change the email address of your own account.",
-                render_kw={"autocomplete": "current-password"},
+                render_kw={"class": "form-control", "autocomplete": "current-password"},
             )
 
         return UserEditForm
