@@ -3,6 +3,7 @@
 import logging
 import secrets
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -133,6 +134,19 @@ class Settings(BaseSettings):
     base_url: str = "http://localhost:8000"
     """The public address of the site, used for links in mail; never taken from a request."""
 
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Host names the admin answers to (comma-separated; ``*.example.com`` for subdomains).
+    Empty: any in development, ``base_url``'s host in production. The admin's pages build
+    their links from the request's Host, so a request naming another host is refused (400)."""
+
+    def admin_hosts(self) -> list[str]:
+        """The hosts the admin answers to (``["*"]``: any)."""
+        if self.allowed_hosts:
+            return self.allowed_hosts
+        if not self.is_production:
+            return ["*"]
+        return [urlsplit(self.base_url).hostname or "localhost"]
+
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     """API requests with a larger body are refused with 413 before being parsed."""
 
@@ -184,7 +198,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("allowed_origins", "app_migrations", mode="before")
+    @field_validator("allowed_origins", "allowed_hosts", "app_migrations", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 from sqladmin import Admin
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -46,6 +47,10 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
         Middleware(
             SecurityHeadersMiddleware, hsts=settings.is_production, base_url=settings.base_url
         ),
+    )
+    # Outermost: a Host the site does not answer to gets no page whose links would name it.
+    admin.admin.user_middleware.insert(
+        0, Middleware(TrustedHostMiddleware, allowed_hosts=settings.admin_hosts())
     )
     _make_logout_post_only(admin)
     install_export(admin)  # streamed, secret-free; SQLAdmin's own is never reachable

@@ -243,3 +243,33 @@ def test_only_a_foreign_origin_is_rewritten() -> None:
     assert headers.own_location("http://evil.example/admin/x?a=1") == "/admin/x?a=1"
     assert headers.own_location("//evil.example//admin") == "/admin"
     assert headers.own_location("https://evil.example") == "/"
+
+
+async def test_in_production_the_admin_answers_only_its_own_host(settings: Settings) -> None:
+    """Pages build their links from the Host header: one the site does not answer to gets no
+    page at all (400), not a page whose menu and forms point at another site."""
+    production = settings.model_copy(
+        update={"env": "production", "mail_backend": "smtp", "base_url": "https://admin.example"}
+    )
+    office = BackOffice(production)
+    transport = httpx2.ASGITransport(app=office.create_app())
+    try:
+        async with httpx2.AsyncClient(transport=transport, base_url="https://admin.example") as ok:
+            page = await ok.get("/admin/login")
+            assert page.status_code == 200
+            assert 'action="https://admin.example/admin/login"' in page.text
+            forged = await ok.get("/admin/login", headers={"host": "evil.example"})
+            assert forged.status_code == 400
+            assert "evil.example" not in forged.text
+    finally:
+        await office.dispose()
+
+
+def test_the_admins_hosts_follow_the_settings(settings: Settings) -> None:
+    assert settings.admin_hosts() == ["*"]  # development: any
+    production = settings.model_copy(
+        update={"env": "production", "base_url": "https://admin.example:8443"}
+    )
+    assert production.admin_hosts() == ["admin.example"]
+    listed = production.model_copy(update={"allowed_hosts": ["*.example.org"]})
+    assert listed.admin_hosts() == ["*.example.org"]
