@@ -34,6 +34,11 @@ class SetPasswordPage(AdminPage):
         if not may_set_password(view, request):
             raise HTTPException(status_code=403)
         user = await object_or_404(view, request)
+        user_id: int = user.id
+        try:  # an account the caller may not manage gets no form, not a form that fails later
+            await view.run(request, lambda s, c: view.office.users(s, c).may_set_password(user_id))
+        except AdminFormError as exc:
+            raise HTTPException(status_code=403, detail=str(exc)) from None
         context: dict[str, Any] = {"title": "Set password", "model_view": view, "model": user}
         if request.method == "GET":
             return await render(admin, request, TEMPLATE, context)
@@ -46,7 +51,6 @@ class SetPasswordPage(AdminPage):
             context["error"] = "The two passwords differ."
         else:
             password: str = first
-            user_id: int = user.id
             try:
                 await view.run(
                     request, lambda s, c: view.office.users(s, c).set_password(user_id, password)

@@ -214,10 +214,16 @@ class UserService(Service):
 
     async def set_password(self, user_id: int, new_password: str) -> None:
         """An admin's or the operator's reset, without the current password."""
+        user = await self.may_set_password(user_id)
+        await self._store_password(user, new_password, field="password")
+
+    async def may_set_password(self, user_id: int) -> User:
+        """The account whose password the caller may set (else ``PermissionDenied``): asked
+        before a form is even shown."""
         await self._require("change", "set other users' passwords")
         user = await self._load(user_id)
         await require_may_manage(self, user)
-        await self._store_password(user, new_password, field="password")
+        return user
 
     async def delete(self, user_id: int) -> None:
         if self.caller.user_id != user_id:

@@ -134,10 +134,18 @@ async def test_the_services_refusal_is_reported_on_the_form(
     superuser: Account,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Past the page's own check, the service still decides: staff never reset a superuser."""
+    """Past the page's own check, the service still decides, before the form is shown: staff
+    never reset a superuser."""
     monkeypatch.setattr(UserAdmin, "allows", lambda self, request, action: True)
     assert (await browser.login("staffer")).status_code == 302
-    response = await set_password(browser, superuser.id, NEW_PASSWORD)
-    assert response.status_code == 400
-    assert form_error(response.text)
+    path = f"/admin/user/set-password/{superuser.id}"
+    page = await browser.client.get(path)
+    assert page.status_code == 403
+    assert "Only a superuser can change or delete a superuser account." in page.text
+    data = {
+        "password": NEW_PASSWORD,
+        "password2": NEW_PASSWORD,
+        "csrf_token": await browser.token(),
+    }
+    assert (await browser.client.post(path, data=data)).status_code == 403
     assert await api_login(client, "root", DEFAULT_PASSWORD) == 200
