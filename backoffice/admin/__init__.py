@@ -13,6 +13,7 @@ from backoffice.admin.audit import AuditEntryAdmin
 from backoffice.admin.auth import SESSION_KEY, AdminAuth
 from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
 from backoffice.admin.export import install_export
+from backoffice.admin.guards import QueryGuardMiddleware
 from backoffice.admin.headers import SecurityHeadersMiddleware
 from backoffice.admin.pages import install_pages
 from backoffice.admin.password_reset import password_reset_routes
@@ -48,6 +49,7 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
             SecurityHeadersMiddleware, hsts=settings.is_production, base_url=settings.base_url
         ),
     )
+    admin.admin.user_middleware.insert(0, Middleware(QueryGuardMiddleware))
     # Outermost: a Host the site does not answer to gets no page whose links would name it.
     admin.admin.user_middleware.insert(
         0, Middleware(TrustedHostMiddleware, allowed_hosts=settings.admin_hosts())

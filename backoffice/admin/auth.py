@@ -82,6 +82,8 @@ class AdminAuth(AuthenticationBackend):
                 permissions = (
                     None if user.is_superuser else await permission_codes(session, user.id)
                 )
+                caller = Caller(user=user, door="admin", permissions=permissions)
+                actions = await self._resource_actions(session, caller)
         except AuthenticationFailed:
             request.session.pop(SESSION_KEY, None)
             if request.method == "GET":
@@ -92,7 +94,17 @@ class AdminAuth(AuthenticationBackend):
             return False
         request.state.user = user
         request.state.permissions = permissions
+        request.state.resource_actions = actions
         return True
+
+    async def _resource_actions(
+        self, session: "AsyncSession", caller: Caller
+    ) -> dict[str, frozenset[str]]:
+        from backoffice.admin.views import resource_actions  # (views import this module)
+
+        if self.admin is None:
+            return {}
+        return await resource_actions(self.admin, self.office, session, caller)
 
     async def get_user_id(self, request: Request) -> Any:
         user = getattr(request.state, "user", None)

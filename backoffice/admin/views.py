@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,6 +22,10 @@ from backoffice.errors import DomainError
 from backoffice.models.permissions import ACTIONS
 from backoffice.services import Caller
 from backoffice.services.base import holds
+from backoffice.services.resources import ResourceService
+
+if TYPE_CHECKING:
+    from backoffice.office import BackOffice
 
 T = TypeVar("T")
 SQLADMIN_ACTIONS = {
@@ -99,6 +103,9 @@ class ServiceModelView(ReadingView):
         user = getattr(request.state, "user", None)
         if user is None or not user.is_admin:
             return False
+        decided = getattr(request.state, "resource_actions", {}).get(self.identity)
+        if decided is not None:  # the resource's own service said (``resource_actions``)
+            return action in decided
         if user.is_superuser or not self.permission_resource:
             return True
         codes = getattr(request.state, "permissions", None) or set()
@@ -180,3 +187,24 @@ class _HideFormErrors(logging.Filter):
 
 
 logging.getLogger("sqladmin.application").addFilter(_HideFormErrors())
+
+
+async def resource_actions(
+    admin: Any, office: "BackOffice", session: AsyncSession, caller: Caller
+) -> dict[str, frozenset[str]]:
+    """For each view of a registered resource with a generic service: the actions its
+    ``has_permission(action)`` allows the caller, asked once per request (``allows`` is
+    sync). A host's override then decides in the admin exactly as in the API."""
+    decided: dict[str, frozenset[str]] = {}
+    for view in admin.views:
+        if not isinstance(view, ServiceModelView):
+            continue
+        resource = office.registry.for_model(view.model)
+        if resource is None:
+            continue
+        service = resource.service(session, caller)
+        if isinstance(service, ResourceService):
+            decided[view.identity] = frozenset(
+                [action for action in ACTIONS if await service.has_permission(action)]
+            )
+    return decided

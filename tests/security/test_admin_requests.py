@@ -273,3 +273,21 @@ def test_the_admins_hosts_follow_the_settings(settings: Settings) -> None:
     assert production.admin_hosts() == ["admin.example"]
     listed = production.model_copy(update={"allowed_hosts": ["*.example.org"]})
     assert listed.admin_hosts() == ["*.example.org"]
+
+
+async def test_a_nul_character_in_a_search_or_filter_is_a_400_not_a_database_error(
+    signed_in: AdminBrowser,
+) -> None:
+    """PostgreSQL cannot compare text holding a NUL: it never reaches the database."""
+    for path in (
+        "/admin/user/list?search=a%00b",
+        "/admin/post/list?search=a%00b",
+        "/admin/audit-entry/list?search=x%00",
+        "/admin/user/export/csv?search=a%00b",
+        "/admin/user/export/json?search=a%00b",
+        "/admin/user/list?is_active=%00",
+    ):
+        response = await signed_in.client.get(path)
+        assert response.status_code == 400, path
+        assert "NUL" in response.text
+    assert (await signed_in.client.get("/admin/user/list?search=ab")).status_code == 200
