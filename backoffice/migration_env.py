@@ -12,11 +12,12 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from alembic.autogenerate import renderers
 from alembic.autogenerate.api import AutogenContext
-from alembic.operations.ops import MigrationScript
+from alembic.operations.ops import DropTableOp, MigrateOperation, MigrationScript
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext, MigrationInfo
-from sqlalchemy import event, pool
+from sqlalchemy import Enum, event, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.types import TypeDecorator
@@ -99,6 +100,43 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     return False
 
 
+class DropEnumTypeOp(MigrateOperation):
+    """Drop a named enum type (PostgreSQL's ``CREATE TYPE``; nothing where enums are not types)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def reverse(self) -> MigrateOperation:
+        raise NotImplementedError("an enum type is created again with its table")
+
+
+@renderers.dispatch_for(DropEnumTypeOp)
+def _render_drop_enum_type(autogen_context: AutogenContext, op: DropEnumTypeOp) -> str:
+    return f"sa.Enum(name={op.name!r}).drop(op.get_bind(), checkfirst=True)"
+
+
+def drop_enum_types_with_their_tables(script: MigrationScript) -> None:
+    """Autogenerate drops a table but not the enum type its ``create_table`` made on
+    PostgreSQL, so going down to base and up again fails ("type … already exists"): after the
+    downgrade's table drops, drop each enum type no remaining table uses."""
+    downgrade = script.downgrade_ops
+    if downgrade is None:
+        return
+    dropped = {op.table_name for op in downgrade.ops if isinstance(op, DropTableOp)}
+    if not dropped:
+        return
+    users: dict[str, set[str]] = {}
+    for table in SQLModel.metadata.tables.values():
+        for column in table.columns:
+            kind = column.type
+            while isinstance(kind, TypeDecorator):
+                kind = kind.impl_instance
+            if isinstance(kind, Enum) and kind.name:
+                users.setdefault(kind.name, set()).add(table.name)
+    for name in sorted(n for n, tables in users.items() if tables & dropped and tables <= dropped):
+        downgrade.ops.append(DropEnumTypeOp(name))
+
+
 def run_migrations(
     context: EnvironmentContext,
     *,
@@ -137,6 +175,8 @@ def run_migrations(
             script.upgrade_ops is None or script.upgrade_ops.is_empty() for script in directives
         ):
             directives[:] = []
+        for script in directives:
+            drop_enum_types_with_their_tables(script)
 
     def configure(**kwargs: Any) -> None:
         if config.attributes.get(MAKING_REVISION):

@@ -54,8 +54,14 @@ async def test_migrate_creates_backoffice_tables_then_the_apps(settings: Setting
 
 LIBRARY_MODELS = """
 from datetime import datetime
+from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
+
+
+class LoanState(StrEnum):
+    open = "open"
+    late = "late"
 
 
 class LibAuthor(SQLModel, table=True):
@@ -78,6 +84,7 @@ class LibLoan(SQLModel, table=True):
     book_id: int = Field(foreign_key="lib_book.id", ondelete="CASCADE")
     member_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
     due: datetime
+    state: LoanState = LoanState.open
 """
 LIBRARY_TABLES = ("lib_loan", "lib_book", "lib_author")  # in the order they can be dropped
 LIBRARY_VERSIONS = "alembic_version_library"
@@ -205,6 +212,9 @@ async def test_a_host_app_is_started_generated_migrated_and_undone_from_anywhere
         f"  backoffice: {head} -> none",
     ]
     assert not {*LIBRARY_TABLES, *BUILTIN_TABLES} & await tables_in(settings)
+    # ... and all the way up again: the downgrade dropped the enum's type with its table.
+    assert "none -> lib0002" in host_cli.ok("migrate").stdout
+    assert "sa.Enum(name='loanstate').drop(op.get_bind(), checkfirst=True)" in source
 
 
 async def test_unknown_and_failing_revisions_are_one_line_naming_them(
