@@ -227,13 +227,16 @@ class ResourceService(Service):
         ``view`` permission and row rules apply): say so as invalid input, not a conflict. A
         row the caller may not see is reported as missing, as its resource's ``get`` would."""
         table = self.model.__table__  # type: ignore[attr-defined]
+        errors = []
         for name, value in values.items():
             column = table.columns.get(name)
             if value is None or column is None or not column.foreign_keys:
                 continue
             target = next(iter(column.foreign_keys)).column
             if not await self._reference_visible(target, value):
-                raise InvalidInput.single(name, f"{target.table.name} {value} does not exist.")
+                errors.append(FieldError(name, f"{target.table.name} {value} does not exist."))
+        if errors:
+            raise InvalidInput(errors)  # every reference at fault, not only the first
 
     async def _reference_visible(self, target: Any, value: Any) -> bool:
         related = self.resource.related(target.table)

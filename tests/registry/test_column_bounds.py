@@ -22,6 +22,7 @@ class Parcel(SQLModel, table=True):
     weight_grams: int
     tracking: int = Field(sa_type=BigInteger)
     courier_id: int | None = Field(default=None, foreign_key="user.id")
+    sender_id: int | None = Field(default=None, foreign_key="user.id")
 
 
 class ParcelCreate(SQLModel):
@@ -29,6 +30,7 @@ class ParcelCreate(SQLModel):
     weight_grams: int
     tracking: int
     courier_id: int | None = None
+    sender_id: int | None = None
 
 
 class ParcelUpdate(SQLModel):
@@ -118,5 +120,20 @@ async def test_the_admin_form_refuses_it_beside_the_field(
     )
     assert response.status_code == 400
     assert "code: must not contain NUL characters" in (form_error(response.text) or "")
+    async with office.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Parcel)) == 0
+
+
+async def test_every_missing_reference_is_named_not_only_the_first(
+    parcels: tuple[BackOffice, httpx2.AsyncClient],
+) -> None:
+    office, client = parcels
+    headers = await bearer(client, "root")
+    body = {**GOOD, "courier_id": 4000, "sender_id": 4001}
+    problem = assert_problem(await client.post("/api/parcels/", json=body, headers=headers), 422)
+    assert [(e["loc"][-1], e["msg"]) for e in problem["errors"]] == [
+        ("courier_id", "user 4000 does not exist."),
+        ("sender_id", "user 4001 does not exist."),
+    ]
     async with office.session() as session:
         assert await session.scalar(select(func.count()).select_from(Parcel)) == 0
