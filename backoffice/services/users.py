@@ -70,8 +70,9 @@ class UserService(Service):
         return await self._load(user_id)
 
     async def visible(self) -> list[ColumnElement[bool]]:
-        """Every account with ``users.view``; otherwise one's own (as ``get`` allows)."""
-        if await self.may("users", "view"):
+        """Every account for whoever may view, change or delete users (``update`` and
+        ``delete`` act on any account); otherwise one's own, as ``get`` allows."""
+        if await self.may("users", "view") or await self.may("users", "delete"):
             return []
         return [col(User.id) == self.caller.user_id] if self.caller.user_id else [false()]
 
