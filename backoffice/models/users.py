@@ -111,6 +111,11 @@ class User(UserBase, table=True):
         sa_relationship_kwargs={"passive_deletes": True, "lazy": "raise_on_sql"},
     )
 
+    def __str__(self) -> str:
+        """How pages name an account (a relation's label): its username, as Django does;
+        never SQLModel's text of the row, which holds the password hash."""
+        return self.username
+
     @property
     def is_admin(self) -> bool:
         """May enter the admin (what it may do there, its permissions say)."""

@@ -73,7 +73,7 @@ async def test_a_related_user_is_shown_by_a_label_never_with_its_hash(library: L
     browser = await signed_in_as(client, "root")
     page = await browser.client.get("/admin/loan/create")
     labels = [label for _, label in choices(page.text, "member")]
-    assert "clerk@example.com" in labels
+    assert "clerk" in labels  # the username: User.__str__
     assert "$argon2" not in page.text and "hashed_password" not in page.text
     listing = await browser.client.get("/admin/renewal/list")
     assert "$argon2" not in listing.text
