@@ -107,6 +107,9 @@ API: dict[tuple[str, str], Need] = {
 RESOURCE = {"user": "users", "post": "posts", "group": "groups", "customer": "customers"}
 RESOURCE |= {"invoice": "invoices", "audit-entry": "audit"}
 
+SEARCHED_RELATION = {"invoice": "customer"}
+"""View identity -> a relation field of its form searched on demand (admin:relation_choices)."""
+
 
 def admin_need(name: str, method: str, identity: str | None, bulk: str | None) -> Need:
     """Who may use the admin route ``name`` with ``method`` on the view ``identity``."""
@@ -134,6 +137,9 @@ def admin_need(name: str, method: str, identity: str | None, bulk: str | None) -
         return perm(f"{resource}.{action}") if method in ("GET", "HEAD", "POST") else NOBODY
     if name == "delete":
         return perm(f"{resource}.delete") if method == "DELETE" else NOBODY
+    if name == "relation_choices":  # a form's relation search: whoever may fill the form
+        ok = reading and identity in SEARCHED_RELATION
+        return any_of(f"{resource}.add", f"{resource}.change") if ok else NOBODY
     if name == "set_password":
         ok = identity == "user" and method in ("GET", "HEAD", "POST")
         return perm("users.change") if ok else NOBODY
