@@ -1,9 +1,10 @@
 """``GET /admin/{identity}/choices/{field}?q=…&page=…``: one page of the rows a relation field
-of a create or edit form may name, matching what the user typed (``relations.search_choices``).
+of these rows may name (a form's field, a list's filter), matching what the user typed
+(``relations.search_choices``).
 
 Answers JSON ``{"results": [{"id": "3", "label": "Acme"}], "more": false}``. Only for a
-signed-in staff user who may add or change rows of the view; the related rows are those the
-related resource's service lets them see (none without its ``view`` permission).
+signed-in staff user who may view, add or change rows of the view; the related rows are those
+the related resource's service lets them see (none without its ``view`` permission).
 """
 
 from sqladmin import Admin
@@ -25,11 +26,10 @@ class RelationChoices(AdminPage):
     async def search(self, request: Request) -> Response:
         view = service_view(self._admin_ref, request.path_params["identity"])
         name = request.path_params["field"]
-        form_fields = {rel.key for rel in view._form_relations}
-        if name not in form_fields or not searched_on_demand(view.office, view.model, name):
-            raise HTTPException(404, f"{name!r} is not a searchable relation of this form.")
-        if not (view.allows(request, "add") or view.allows(request, "change")):
-            raise HTTPException(403, "You may neither add nor change these rows.")
+        if not searched_on_demand(view.office, view.model, name):
+            raise HTTPException(404, f"{name!r} is not a searchable relation of these rows.")
+        if not any(view.allows(request, action) for action in ("view", "add", "change")):
+            raise HTTPException(403, "You may not view, add or change these rows.")
         query = request.query_params.get("q", "")
         if len(query) > MAX_QUERY or "\x00" in query:
             raise HTTPException(400, f"q: at most {MAX_QUERY} characters, no NUL.")

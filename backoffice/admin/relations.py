@@ -120,7 +120,7 @@ async def relation_choices(
         if searched_on_demand(office, model, name):
             wanted = [str(get_object_identifier(obj)) for obj in related]
             wanted += (submitted or {}).get(name, [])
-            choices = await _rows_by_keys(office, target, caller, wanted)
+            choices = await rows_by_keys(office, target, caller, wanted)
         else:
             choices = await _visible_rows(office, target, caller)
         known = {key for key, _ in choices}
@@ -173,7 +173,7 @@ async def search_choices(
         return choices, more
 
 
-async def _rows_by_keys(
+async def rows_by_keys(
     office: "BackOffice", target: Any, caller: Caller, keys: list[str]
 ) -> list[Choice]:
     """The rows named by ``keys`` that the caller may see (a malformed key names none)."""

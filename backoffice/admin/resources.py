@@ -9,7 +9,7 @@ from sqlalchemy import inspect as sa_inspect
 from starlette.requests import Request
 
 from backoffice.admin.bulk import BulkActionView
-from backoffice.admin.filters import ServiceFilter
+from backoffice.admin.filters import service_filters
 from backoffice.admin.views import ServiceModelView
 
 if TYPE_CHECKING:
@@ -97,7 +97,9 @@ class ResourceAdmin:
                 getattr(model, n) for n in getattr(service, "sort_fields", ())
             ],
             "column_filters": [
-                ServiceFilter(getattr(model, n)) for n in getattr(service, "filter_fields", ())
+                f
+                for n in getattr(service, "filter_fields", ())
+                for f in service_filters(office, model, n)
             ],
             "column_labels": {getattr(model, k): v for k, v in cls.column_labels.items()},
             "form_columns": [getattr(model, n) for n in form],

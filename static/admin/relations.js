@@ -29,6 +29,10 @@
     list.style.overflowY = 'auto';
     var label = document.querySelector('label[for="' + select.id + '"]');
     if (label) { label.setAttribute('for', input.id); }
+    if (select.getAttribute('aria-label')) {
+      input.setAttribute('aria-label', select.getAttribute('aria-label'));
+    }
+    if (select.classList.contains('form-select-sm')) { input.classList.add('form-control-sm'); }
     select.parentNode.insertBefore(wrapper, select);
     wrapper.appendChild(input);
     wrapper.appendChild(list);
@@ -75,6 +79,7 @@
       input.value = el.textContent;
       select.dispatchEvent(new Event('change', { bubbles: true }));
       close();
+      if (select.hasAttribute('data-choices-submit') && select.form) { select.form.submit(); }
     }
 
     function entry(text, attrs) {

@@ -143,13 +143,13 @@ async def test_a_hidden_row_is_never_offered(library: Library) -> None:
     assert str(loans.others) in {key for key, _ in every}
 
 
-async def test_the_search_answers_only_form_fillers_and_checks_its_input(
+async def test_the_search_answers_only_who_may_view_add_or_change_and_checks_input(
     library: Library,
 ) -> None:
     office, client = library
     await scene(office)
     viewer = await make_user(office, "viewer", is_staff=True)
-    await grant(office, viewer, ["renewals.view", "loans.view"])
+    await grant(office, viewer, ["renewals.delete", "loans.view"])
     browser = await signed_in_as(client, "viewer")
     assert (await browser.client.get("/admin/renewal/choices/loan")).status_code == 403
     root = await signed_in_as(client, "root")

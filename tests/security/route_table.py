@@ -137,9 +137,10 @@ def admin_need(name: str, method: str, identity: str | None, bulk: str | None) -
         return perm(f"{resource}.{action}") if method in ("GET", "HEAD", "POST") else NOBODY
     if name == "delete":
         return perm(f"{resource}.delete") if method == "DELETE" else NOBODY
-    if name == "relation_choices":  # a form's relation search: whoever may fill the form
+    if name == "relation_choices":  # a relation's search: for a form or a list's filter
         ok = reading and identity in SEARCHED_RELATION
-        return any_of(f"{resource}.add", f"{resource}.change") if ok else NOBODY
+        codes = (f"{resource}.{action}" for action in ("view", "add", "change"))
+        return any_of(*codes) if ok else NOBODY
     if name == "set_password":
         ok = identity == "user" and method in ("GET", "HEAD", "POST")
         return perm("users.change") if ok else NOBODY
