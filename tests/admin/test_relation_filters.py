@@ -16,10 +16,12 @@ from backoffice.services import Caller
 from examples.invoicing.admin import CustomerAdmin, InvoiceAdmin
 from examples.invoicing.models import Customer, Invoice
 from examples.invoicing.services import CustomerService, InvoiceService
-from tests.admin.rules_models import signed_in_as
+from tests.admin import rules_models
+from tests.admin.rules_models import Library, scene, signed_in_as
 from tests.conftest import grant, make_user
 
 Shop = tuple[BackOffice, httpx2.AsyncClient]
+library = rules_models.library  # the fixture
 
 
 class FilteredInvoices(InvoiceService):
@@ -128,3 +130,15 @@ async def test_numbers_and_dates_take_a_range(shop: Shop) -> None:
     ):
         response = await root.client.get(f"/admin/invoice/list?{bad}")
         assert response.status_code == 400, bad
+
+
+async def test_a_boolean_is_yes_or_no(library: Library) -> None:
+    office, client = library
+    await scene(office)
+    root = await signed_in_as(client, "root")
+    returned = await root.client.get("/admin/loan/list?returned=true")
+    assert "Mine returned" in returned.text and "Mine open" not in returned.text
+    assert "Greater than" not in returned.text
+    kept = await root.client.get("/admin/loan/list?returned=false")
+    assert "Mine open" in kept.text and "Mine returned" not in kept.text
+    assert (await root.client.get("/admin/loan/list?returned=maybe")).status_code == 400
