@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from backoffice.admin.audit import AuditEntryAdmin
 from backoffice.admin.auth import SESSION_KEY, AdminAuth
+from backoffice.admin.choices import choices_routes
 from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
 from backoffice.admin.export import install_export
 from backoffice.admin.guards import QueryGuardMiddleware
@@ -59,6 +60,7 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     auth_backend.admin = admin
     admin.admin.router.routes.extend(password_reset_routes(office, admin))
     install_pages(admin)
+    admin.admin.router.routes.extend(choices_routes(admin))  # relation search (choices.py)
     admin.admin.router.routes.append(
         Mount(
             "/_backoffice",

@@ -17,8 +17,9 @@ import builtins
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from markupsafe import Markup
 from sqladmin import ModelView
-from sqladmin.helpers import get_primary_keys, object_identifier_values
+from sqladmin.helpers import get_object_identifier, get_primary_keys, object_identifier_values
 from sqlalchemy import ColumnElement, Integer, Select
 from sqlalchemy import inspect as sa_inspect
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -221,14 +222,20 @@ class ReadingView(ModelView):
         allowed = bool(await super().check_can_delete(request, model))
         return allowed and await self.permits(request, "delete", model)
 
-    # -- a related row is shown by its label ---------------------------------------------------
+    # -- a related row is shown by its label, linked when the caller may view it --------------
+
+    def __init__(self) -> None:
+        super().__init__()
+        # SQLAdmin links every related row to a details page, whether or not the caller may
+        # open it (or it has one); the cells below build their own links.
+        self._non_link_related_fields = builtins.list(self._relation_names)
 
     async def get_list_value(
         self, obj: Any, prop: str, request: Request | None = None
     ) -> tuple[Any, Any]:
         value, formatted = await super().get_list_value(obj, prop, request)
         if prop in self._relation_names and prop not in self._list_formatters:
-            formatted = relation_label(value)
+            formatted = self.relation_cell(value, request)
         return value, formatted
 
     async def get_detail_value(
@@ -236,12 +243,42 @@ class ReadingView(ModelView):
     ) -> tuple[Any, Any]:
         value, formatted = await super().get_detail_value(obj, prop, request)
         if prop in self._relation_names and prop not in self._detail_formatters:
-            formatted = relation_label(value)
+            formatted = self.relation_cell(value, request)
         return value, formatted
+
+    def relation_cell(self, value: Any, request: Request | None) -> Any:
+        """A relation's value as the template expects it (one label, or a list of them), each
+        linked to the related row's details page if the caller may view that resource."""
+        if isinstance(value, list | set | tuple):
+            return [self._linked_label(item, request) for item in value]
+        return self._linked_label(value, request)
+
+    def _linked_label(self, obj: Any, request: Request | None) -> str:
+        label = object_label(obj)
+        if obj is None or request is None:
+            return label
+        view = self._view_for(type(obj), request)
+        if view is None:
+            return label
+        url = request.url_for("admin:details", identity=view.identity, pk=_identifier(obj))
+        return Markup('<a href="{}">{}</a>').format(str(url), label)
+
+    def _view_for(self, model: Any, request: Request) -> Any:
+        """The admin view of ``model``, if the caller may view it (its ``view`` permission)."""
+        admin = getattr(self, "_admin_ref", None)
+        for view in getattr(admin, "views", ()):
+            if getattr(view, "model", None) is model:
+                allows = getattr(view, "allows", None)
+                return view if allows is not None and allows(request, "view") else None
+        return None
 
 
 def relation_label(value: Any) -> Any:
-    """A relation's value as the template expects it: one label, or a list of labels."""
+    """A relation's value as plain labels: one label, or a list of labels."""
     if isinstance(value, list | set | tuple):
         return [object_label(item) for item in value]
     return object_label(value)
+
+
+def _identifier(obj: Any) -> Any:
+    return get_object_identifier(obj)

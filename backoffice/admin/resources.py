@@ -9,7 +9,7 @@ from sqlalchemy import inspect as sa_inspect
 from starlette.requests import Request
 
 from backoffice.admin.bulk import BulkActionView
-from backoffice.admin.filters import ServiceFilter
+from backoffice.admin.filters import service_filters
 from backoffice.admin.views import ServiceModelView
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ class ResourceAdmin:
         service = resource.service_class
         public = [n for n in resource.public_schema.model_fields if n in mapper.columns]
         form = list(cls.form_columns) or _form_fields(resource)
+        shown = [_by_fk(mapper).get(n, n) for n in public]  # a foreign key: its related row
         attrs: dict[str, Any] = {
             "office": office,
             "resource_name": resource.name,
@@ -85,8 +86,8 @@ class ResourceAdmin:
             "name_plural": resource.label_plural,
             "icon": cls.icon,
             "page_size": cls.page_size,
-            "column_list": [getattr(model, n) for n in (cls.column_list or public)],
-            "column_details_list": [getattr(model, n) for n in (cls.column_details_list or public)],
+            "column_list": [getattr(model, n) for n in (cls.column_list or shown)],
+            "column_details_list": [getattr(model, n) for n in (cls.column_details_list or shown)],
             "column_export_list": [getattr(model, n) for n in (cls.column_export_list or public)],
             "can_export": cls.can_export,
             "column_searchable_list": [
@@ -96,7 +97,9 @@ class ResourceAdmin:
                 getattr(model, n) for n in getattr(service, "sort_fields", ())
             ],
             "column_filters": [
-                ServiceFilter(getattr(model, n)) for n in getattr(service, "filter_fields", ())
+                f
+                for n in getattr(service, "filter_fields", ())
+                for f in service_filters(office, model, n)
             ],
             "column_labels": {getattr(model, k): v for k, v in cls.column_labels.items()},
             "form_columns": [getattr(model, n) for n in form],
@@ -152,11 +155,7 @@ def _primary_key(value: Any) -> Any:
 def _form_fields(resource: "Resource") -> list[str]:
     """The create variant's fields; a foreign-key field is shown as its relationship."""
     mapper = sa_inspect(resource.model)
-    by_fk = {
-        next(iter(rel.local_columns)).key: rel.key
-        for rel in mapper.relationships
-        if rel.direction.name == "MANYTOONE"
-    }
+    by_fk = _by_fk(mapper)
     fields = []
     for name in resource.create_schema.model_fields:
         if name in by_fk:
@@ -164,3 +163,12 @@ def _form_fields(resource: "Resource") -> list[str]:
         elif name in mapper.columns:
             fields.append(name)
     return fields
+
+
+def _by_fk(mapper: Any) -> dict[str, str]:
+    """Foreign-key column -> the many-to-one relationship over it (shown by its label)."""
+    return {
+        next(iter(rel.local_columns)).key: rel.key
+        for rel in mapper.relationships
+        if rel.direction.name == "MANYTOONE" and len(rel.local_columns) == 1
+    }

@@ -60,6 +60,7 @@ ALLOWED: dict[str, Allowed] = {
     "set_password": Allowed(
         "/{identity}/set-password/{pk:path}", _m("GET", "HEAD", "POST"), ours=True
     ),
+    "relation_choices": Allowed("/{identity}/choices/{field}", _m("GET", "HEAD"), ours=True),
 }
 """Route name -> what it must look like. Every other route of the admin is dropped."""
 

@@ -16,6 +16,7 @@ from backoffice.admin.relations import (
     ChoicesConverter,
     apply_choices,
     relation_choices,
+    searched_on_demand,
     use_choices,
 )
 from backoffice.errors import DomainError
@@ -145,9 +146,19 @@ class ServiceModelView(ReadingView):
         """The relation fields' choices for this caller, before SQLAdmin makes the form."""
         ajax: set[str] = getattr(self, "_ajax_relation_names", set())
         names = [rel.key for rel in self._form_relations if rel.key not in ajax]
-        use_choices(
-            await relation_choices(self.office, self.model, names, self.caller(request), current)
+        searched = [n for n in names if searched_on_demand(self.office, self.model, n)]
+        submitted: dict[str, list[str]] = {}
+        if request.method == "POST":  # the submitted keys are checked as the choices are
+            form = await request.form()
+            submitted = {n: [str(v) for v in form.getlist(n)] for n in searched}
+        choices = await relation_choices(
+            self.office, self.model, names, self.caller(request), current, submitted
         )
+        urls = {
+            n: str(request.url_for("admin:relation_choices", identity=self.identity, field=n))
+            for n in searched
+        }
+        use_choices(choices, urls)
 
     async def run(
         self, request: Request, action: Callable[[AsyncSession, Caller], Awaitable[T]]

@@ -72,7 +72,8 @@ async def host_admin(host_app: FastAPI) -> tuple[BackOffice, httpx2.AsyncClient]
         {"customer_id": str(2**63 + 1), "customer_id_op": "equals"},
         {"customer_id": str(2**40), "customer_id_op": "greater_than"},
         {"customer_id": "abc", "customer_id_op": "equals"},
-        {"customer_id": "1", "customer_id_op": "contains"},
+        {"customer_id": "1.5"},
+        {"status": "bogus"},
         {"status": "bogus", "status_op": "equals"},
     ],
 )
@@ -103,10 +104,10 @@ async def test_good_values_for_a_generated_filter_still_filter(
             "/admin/invoice/list", params={"status": "draft", "status_op": "equals"}
         )
         assert draft.status_code == 200 and "F-1" in draft.text
-        above = await client.get(
-            "/admin/invoice/list", params={"customer_id": "0", "customer_id_op": "greater_than"}
-        )
-        assert above.status_code == 200 and "F-1" in above.text
+        some = await client.get("/admin/invoice/list", params={"customer_id": "__not_empty"})
+        assert some.status_code == 200 and "F-1" in some.text
+        other = await client.get("/admin/invoice/list", params={"customer_id": "999"})
+        assert other.status_code == 200 and "F-1" not in other.text
 
 
 async def test_the_api_refuses_a_filter_value_too_large_for_the_column(

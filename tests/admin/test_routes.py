@@ -29,6 +29,7 @@ EXPECTED = {
     ("password_reset_confirm", "/password-reset/confirm", "GET,HEAD,POST"),
     ("history", "/{identity}/history/{pk:path}", "GET,HEAD"),
     ("set_password", "/{identity}/set-password/{pk:path}", "GET,HEAD,POST"),
+    ("relation_choices", "/{identity}/choices/{field}", "GET,HEAD"),
     *(
         (f"view-{identity}-bulk", f"/{identity}/bulk/{{name}}", "GET,HEAD,POST")
         for identity in ("user", "post", "group")

@@ -107,6 +107,9 @@ API: dict[tuple[str, str], Need] = {
 RESOURCE = {"user": "users", "post": "posts", "group": "groups", "customer": "customers"}
 RESOURCE |= {"invoice": "invoices", "audit-entry": "audit"}
 
+SEARCHED_RELATION = {"invoice": "customer"}
+"""View identity -> a relation field of its form searched on demand (admin:relation_choices)."""
+
 
 def admin_need(name: str, method: str, identity: str | None, bulk: str | None) -> Need:
     """Who may use the admin route ``name`` with ``method`` on the view ``identity``."""
@@ -134,6 +137,10 @@ def admin_need(name: str, method: str, identity: str | None, bulk: str | None) -
         return perm(f"{resource}.{action}") if method in ("GET", "HEAD", "POST") else NOBODY
     if name == "delete":
         return perm(f"{resource}.delete") if method == "DELETE" else NOBODY
+    if name == "relation_choices":  # a relation's search: for a form or a list's filter
+        ok = reading and identity in SEARCHED_RELATION
+        codes = (f"{resource}.{action}" for action in ("view", "add", "change"))
+        return any_of(*codes) if ok else NOBODY
     if name == "set_password":
         ok = identity == "user" and method in ("GET", "HEAD", "POST")
         return perm("users.change") if ok else NOBODY

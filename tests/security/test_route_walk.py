@@ -34,7 +34,14 @@ from examples.invoicing import models as invoicing_models
 from tests.admin.conftest import csrf_token
 from tests.conftest import DEFAULT_PASSWORD, grant, make_user
 from tests.permissions.conftest import new_client
-from tests.security.route_table import API, NOBODY, Actor, Need, admin_need
+from tests.security.route_table import (
+    API,
+    NOBODY,
+    SEARCHED_RELATION,
+    Actor,
+    Need,
+    admin_need,
+)
 from tests.security.walk_world import SECRET_FILE, World, admin_form, api_body, make_world
 
 assert invoicing_models  # the host's tables join the metadata
@@ -120,6 +127,7 @@ def admin_probes(app: FastAPI, office: BackOffice, world: World) -> list[Probe]:
                         "export_type": "csv",
                         "column_name": {"user": "full_name", "post": "title"}.get(identity, "id"),
                         "name": bulk or "",
+                        "field": SEARCHED_RELATION.get(identity, "id"),
                     }
                     targets.append(
                         (f"{base}{fill(route.path, values.__getitem__)}", identity, bulk)
