@@ -38,7 +38,7 @@ async def test_a_related_row_is_linked_only_for_who_may_view_it(library: Library
     assert loan_link in cell_links(details.text)
     members = await root.client.get("/admin/loan/list")
     user_links = [text for href, text in cell_links(members.text) if "/user/details/" in href]
-    assert "clerk@example.com" in user_links
+    assert "clerk" in user_links
 
     # No loans.view: the label, without a link to a page that would refuse them.
     bare = await make_user(office, "bare", is_staff=True)

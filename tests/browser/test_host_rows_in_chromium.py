@@ -13,7 +13,7 @@ from sqlmodel import SQLModel
 
 from backoffice import BackOffice, Settings
 from backoffice.admin import ResourceAdmin
-from tests.admin.rules_models import Loan, LoanService, Loans, Renewal, scene
+from tests.admin.rules_models import Loan, Loans, LoanService, Renewal, scene
 from tests.browser.conftest import _page, _run_in_own_thread
 from tests.browser.test_admin_in_chromium import sign_in
 from tests.conftest import POSTGRES_URL, TEST_SECRET_KEY, cheap_hashing
