@@ -6,7 +6,14 @@ from backoffice.admin.resources import ResourceAdmin
 
 
 class CustomerAdmin(ResourceAdmin):
-    column_list: ClassVar[tuple[str, ...]] = ("id", "name", "email", "created_at")
+    column_list: ClassVar[tuple[str, ...]] = ("id", "name", "email", "account_manager")
+    column_details_list: ClassVar[tuple[str, ...]] = (
+        "id",
+        "name",
+        "email",
+        "account_manager",
+        "created_at",
+    )
     icon: ClassVar[str] = "fa-solid fa-building"
 
 
