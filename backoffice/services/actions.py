@@ -10,7 +10,7 @@ it, flushes and writes the audit entry, so no door re-implements any of that.
 import inspect
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from backoffice.models.permissions import Action
@@ -81,5 +81,5 @@ def declared_actions(service_class: Any) -> dict[str, ResourceAction]:
         for name, value in vars(klass).items():
             declared = getattr(value, _ATTRIBUTE, None)
             if isinstance(declared, ResourceAction) and name not in found:
-                found[name] = declared
+                found[name] = replace(declared, name=name)  # the name it has on the class
     return found

@@ -14,6 +14,7 @@ class CustomerAdmin(ResourceAdmin):
         "account_manager",
         "created_at",
     )
+    column_labels: ClassVar[dict[str, str]] = {"account_manager": "Account manager"}
     icon: ClassVar[str] = "fa-solid fa-building"
 
 
