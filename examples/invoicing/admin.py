@@ -20,6 +20,14 @@ class CustomerAdmin(ResourceAdmin):
 
 class InvoiceAdmin(ResourceAdmin):
     column_list: ClassVar[tuple[str, ...]] = ("id", "number", "customer", "amount_cents", "status")
+    column_details_list: ClassVar[tuple[str, ...]] = (
+        "id",
+        "number",
+        "customer",
+        "amount_cents",
+        "status",
+        "created_at",
+    )
     form_columns: ClassVar[tuple[str, ...]] = ("number", "customer", "amount_cents", "status")
     column_labels: ClassVar[dict[str, str]] = {"amount_cents": "Amount (cents)"}
     icon: ClassVar[str] = "fa-solid fa-file-invoice"
