@@ -13,7 +13,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from backoffice.errors import NotFound
 from backoffice.models.permissions import Action
+from backoffice.services.audit import diff, snapshot
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -83,3 +85,24 @@ def declared_actions(service_class: Any) -> dict[str, ResourceAction]:
             if isinstance(declared, ResourceAction) and name not in found:
                 found[name] = replace(declared, name=name)  # the name it has on the class
     return found
+
+
+async def run(service: Any, name: str, pk: int) -> Any:
+    """``ResourceService.run_action``: the row is loaded as ``update`` loads it, with the
+    action's permission (a hidden row is ``NotFound``, a refused one ``PermissionDenied``); the
+    method changes it or raises a domain error to refuse; what it set must fit the columns;
+    flushed, then audited under the action's code with the field changes."""
+    declared = service.actions().get(name)
+    if declared is None:
+        raise NotFound(f"{service.resource.label} has no action {name!r}.")
+    obj = await service._load(pk, declared.permission)
+    before = snapshot(obj)
+    await getattr(service, name)(obj)
+    changes = diff(before, snapshot(obj))
+    service._check_storable({key: getattr(obj, key) for key in changes if hasattr(obj, key)})
+    service.session.add(obj)
+    await service.flush_unique(service.unique_fields)
+    await service.session.refresh(obj)
+    if service.resource.audit:
+        await service.audit.record(declared.audit, service.resource.name, obj, changes)
+    return obj

@@ -19,8 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backoffice.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from backoffice.models import Page
 from backoffice.models.permissions import Action
-from backoffice.services.actions import ResourceAction, declared_actions
-from backoffice.services.audit import AuditService, diff, snapshot
+from backoffice.services.actions import ResourceAction, declared_actions, run
+from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Caller, Service, like_pattern, parse_sort
 from backoffice.services.bounds import column_errors, value_error
 from backoffice.services.deleting import delete_row
@@ -195,31 +195,13 @@ class ResourceService(Service):
         return declared_actions(cls)
 
     async def run_action(self, name: str, pk: int) -> Any:
-        """Do the action ``name`` to row ``pk``: loaded with the action's permission and row
-        rules (a hidden row is missing, a refused one forbidden), changed by the method (which
-        may raise a domain error to refuse), flushed, and audited with the action's code and
-        the field changes."""
-        declared = self.actions().get(name)
-        if declared is None:
-            raise NotFound(f"{self.resource.label} has no action {name!r}.")
-        obj = await self._load(pk, declared.permission)
-        before = snapshot(obj)
-        await getattr(self, name)(obj)
-        self.session.add(obj)
-        await self.flush_unique(self.unique_fields)
-        await self.session.refresh(obj)
-        if self.resource.audit:
-            changes = diff(before, snapshot(obj))
-            await self.audit.record(declared.audit, self.resource.name, obj, changes)
-        return obj
+        """Do the action ``name`` to row ``pk`` (``services.actions.run``): loaded with its
+        permission and row rules, changed by its method, flushed, audited."""
+        return await run(self, name, pk)
 
     async def allowed_actions(self, obj: Any) -> builtins.list[ResourceAction]:
         """The actions the caller may do to ``obj`` (the admin shows a button for each)."""
-        return [
-            declared
-            for declared in self.actions().values()
-            if await self.has_permission(declared.permission, obj)
-        ]
+        return [a for a in self.actions().values() if await self.has_permission(a.permission, obj)]
 
     # -- hooks for subclasses ----------------------------------------------------------------
 

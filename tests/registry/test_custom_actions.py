@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from backoffice import BackOffice
 from backoffice.models import AuditEntry
+from backoffice.services.actions import resource_action
 from examples.invoicing.models import Invoice
 from examples.invoicing.services import InvoiceService
 from tests.admin.conftest import AdminBrowser
@@ -243,3 +244,23 @@ async def test_the_action_is_a_bulk_action_with_a_report_per_row(
     }
     assert await stored_status(office, sent["id"]) == "paid"
     assert await stored_status(office, draft["id"]) == "draft"
+
+
+async def test_what_an_action_sets_must_fit_its_columns(
+    host: httpx2.AsyncClient, host_app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The method is the host's code: a value its column cannot store is a 422 naming the
+    field, not a database error, and nothing is written."""
+    office = host_app.state.backoffice
+    headers = await signed_in(host, office)
+    invoice = await sent_invoice(host, headers)
+
+    @resource_action("Mark paid", done="Paid")
+    async def mark_paid(self: InvoiceService, obj: Invoice) -> None:
+        obj.number = "N" * 31  # the column holds 30
+
+    monkeypatch.setattr(InvoiceService, "mark_paid", mark_paid)
+    response = await host.post(f"/api/invoices/{invoice['id']}/mark_paid", headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"][-1] == "number"
+    assert (await host.get(f"/api/invoices/{invoice['id']}", headers=headers)).json() == invoice
