@@ -16,6 +16,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import NoInspectionAvailable
 from sqlmodel import SQLModel
 
+from backoffice.services.actions import ResourceAction
 from backoffice.services.resources import ResourceService
 
 if TYPE_CHECKING:
@@ -66,6 +67,14 @@ class Resource:
         if factory is not None:
             return factory(session, caller)
         return self.service_class(session, caller, self)
+
+    @property
+    def actions(self) -> dict[str, ResourceAction]:
+        """Its service's custom actions (``@resource_action``), picked up from the class."""
+        service = self.service_class
+        if isinstance(service, type) and issubclass(service, ResourceService):
+            return service.actions()
+        return {}
 
     def related(self, table: Any) -> "Resource | None":
         """The registered resource whose table is ``table``, if any."""
@@ -156,6 +165,13 @@ def check_resource(resource: Resource) -> None:
             "backoffice.E007",
             f"{model_name}: {service.__name__}.default_sort {default_sort!r} is not in sort_fields",
         )
+    for name in resource.actions:
+        if hasattr(ResourceService, name) or name == "delete_selected":
+            raise ImproperlyConfigured(
+                "backoffice.E011",
+                f"{model_name}: {service.__name__}.{name} is declared an action but its name "
+                "is taken (a ResourceService method or a built-in bulk action); rename it",
+            )
     exposed = [n for n in resource.public_schema.model_fields if SECRET_NAME.search(n)]
     if exposed:
         raise ImproperlyConfigured(

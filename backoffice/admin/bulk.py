@@ -94,6 +94,11 @@ class BulkActionView(ServiceModelView):
                     found[name] = _DECLARED[value]
         return found
 
+    def bulk_handler(self, name: str) -> RowHandler:
+        """What does one row of the action ``name``: by default the view's method of that name."""
+        handler: RowHandler = getattr(self, name)
+        return handler
+
     def bulk_allowed(self, request: Request, action: BulkAction) -> bool:
         flag = FLAGS.get(action.permission)
         if flag is not None and not getattr(self, flag):
@@ -178,7 +183,7 @@ class BulkActionView(ServiceModelView):
     async def _do(
         self, request: Request, name: str, action: BulkAction, pk: int, label: str
     ) -> RowResult:
-        handler: RowHandler = getattr(self, name)
+        handler = self.bulk_handler(name)
         try:
             await handler(request, pk)
         except AdminFormError as exc:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import inspect as sa_inspect
 from starlette.requests import Request
 
-from backoffice.admin.bulk import BulkActionView
 from backoffice.admin.filters import service_filters
+from backoffice.admin.object_actions import ObjectActionView
 from backoffice.admin.views import ServiceModelView
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ class ResourceAdmin:
         attrs: dict[str, Any] = {
             "office": office,
             "resource_name": resource.name,
+            "service_actions": resource.actions,
             "permission_resource": resource.name if resource.permissions else "",
             "audit_type": resource.name,
             "name": resource.label,
@@ -108,11 +109,9 @@ class ResourceAdmin:
         return type(f"{model.__name__}Admin", (GeneratedAdmin,), attrs, model=model)
 
 
-class GeneratedAdmin(BulkActionView):
+class GeneratedAdmin(ObjectActionView):
     """The view every registered resource gets; every write through its service ("Delete
-    selected" included)."""
-
-    resource_name: ClassVar[str]
+    selected" and the service's custom actions included)."""
 
     def _service(self, request: Request, session: Any) -> Any:
         return self.office.service(self.resource_name, session, self.caller(request))

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import Scope
 
 from backoffice.admin.bulk import BulkActionView
+from backoffice.admin.object_actions import ObjectActionView
 
 logger = logging.getLogger("backoffice.admin")
 
@@ -68,6 +69,10 @@ BULK = Allowed("/{identity}/bulk/{name}", _m("GET", "HEAD", "POST"), ours=True)
 """The bulk actions' page (``@expose`` in bulk.py), named ``view-{identity}-bulk``: every view
 with bulk actions must serve it."""
 
+ACTION = Allowed("/{identity}/action/{name}/{pk}", _m("POST"), ours=True)
+"""A custom action's button on the details page (object_actions.py), named
+``view-{identity}-action``: every view of a registered resource serves it."""
+
 ADDRESS_ONLY: dict[str, str] = {
     "ajax_lookup": "/{identity}/ajax/lookup",  # no view uses form_ajax_refs
     "import": "/{identity}/import",  # CSV import is not offered
@@ -98,6 +103,9 @@ def expected_names(admin: Admin) -> dict[str, Allowed]:
         if isinstance(view, BulkActionView):
             path = BULK.path.replace("{identity}", view.identity)
             expected[f"view-{view.identity}-bulk"] = Allowed(path, BULK.methods, BULK.ours)
+        if isinstance(view, ObjectActionView):
+            path = ACTION.path.replace("{identity}", view.identity)
+            expected[f"view-{view.identity}-action"] = Allowed(path, ACTION.methods, ACTION.ours)
     return expected
 
 

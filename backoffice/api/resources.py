@@ -12,6 +12,7 @@ from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
 from backoffice.models import Page
 from backoffice.registry import Resource
+from backoffice.services.actions import ResourceAction
 from backoffice.services.resources import ResourceService
 
 
@@ -94,7 +95,34 @@ def build_resource_router(resource: Resource) -> APIRouter:
         await service.delete(item_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
+    for declared in resource.actions.values():
+        _add_action_route(router, resource, declared, Service)
     return router
+
+
+def _add_action_route(
+    router: APIRouter, resource: Resource, declared: ResourceAction, service_dep: Any
+) -> None:
+    """``POST /{name}/{id}/{action}``: the service's ``run_action``; answers the row as the
+    public variant shows it."""
+
+    async def do_action(item_id: IdPath, service: service_dep) -> Any:
+        return await service.run_action(declared.name, item_id)
+
+    router.add_api_route(
+        f"/{{item_id}}/{declared.name}",
+        do_action,
+        methods=["POST"],
+        response_model=resource.public_schema,
+        responses=problem_responses(404, 409, 422),
+        name=f"{declared.name}_{resource.name}",
+        summary=f"{declared.label} ({resource.label.lower()})",
+        description=(
+            f'The custom action "{declared.label}": needs the `{declared.permission}` '
+            f"permission on the {resource.label.lower()}; answers it as changed. A row the "
+            "caller may not see is 404; a refusal by the rules is 403, 409 or 422."
+        ),
+    )
 
 
 def _filter_dependency(resource: Resource) -> Any:

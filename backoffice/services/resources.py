@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backoffice.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from backoffice.models import Page
 from backoffice.models.permissions import Action
+from backoffice.services.actions import ResourceAction, declared_actions, run
 from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Caller, Service, like_pattern, parse_sort
 from backoffice.services.bounds import column_errors, value_error
@@ -185,6 +186,22 @@ class ResourceService(Service):
             raise Conflict(
                 f"{self.resource.label} {pk} cannot be deleted: other rows refer to it."
             ) from None
+
+    # -- custom actions (services.actions) -----------------------------------------------------
+
+    @classmethod
+    def actions(cls) -> dict[str, ResourceAction]:
+        """The custom actions declared with ``@resource_action``, by name."""
+        return declared_actions(cls)
+
+    async def run_action(self, name: str, pk: int) -> Any:
+        """Do the action ``name`` to row ``pk`` (``services.actions.run``): loaded with its
+        permission and row rules, changed by its method, flushed, audited."""
+        return await run(self, name, pk)
+
+    async def allowed_actions(self, obj: Any) -> builtins.list[ResourceAction]:
+        """The actions the caller may do to ``obj`` (the admin shows a button for each)."""
+        return [a for a in self.actions().values() if await self.has_permission(a.permission, obj)]
 
     # -- hooks for subclasses ----------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from enum import StrEnum
 from pydantic import ConfigDict
 from sqlmodel import Field, Relationship, SQLModel
 
+from backoffice.models import User
 from backoffice.models.common import created_at_field
 
 
@@ -18,12 +19,18 @@ class InvoiceStatus(StrEnum):
 class CustomerBase(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=255)
+    account_manager_id: int | None = Field(
+        default=None, foreign_key="user.id", ondelete="SET NULL", index=True
+    )
+    """The staff user who looks after this customer (a relation to backoffice's ``User``):
+    only they, or a superuser, may change or delete it (``CustomerService``)."""
 
 
 class Customer(CustomerBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = created_at_field()
     invoices: list["Invoice"] = Relationship(back_populates="customer")
+    account_manager: User | None = Relationship()
 
     def __str__(self) -> str:  # how the admin's select boxes show a customer
         return self.name
@@ -38,6 +45,7 @@ class CustomerUpdate(SQLModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=255)
+    account_manager_id: int | None = None
 
 
 class CustomerPublic(CustomerBase):

@@ -3,8 +3,10 @@
 from typing import Any, ClassVar
 
 from backoffice.errors import Conflict, InvalidInput
+from backoffice.models.permissions import Action
+from backoffice.services.actions import resource_action
 from backoffice.services.resources import ResourceService
-from examples.invoicing.models import Invoice, InvoiceStatus
+from examples.invoicing.models import Customer, Invoice, InvoiceStatus
 
 TRANSITIONS: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {
     InvoiceStatus.draft: frozenset({InvoiceStatus.sent}),
@@ -20,6 +22,17 @@ class CustomerService(ResourceService):
     search_fields: ClassVar[tuple[str, ...]] = ("name", "email")
     sort_fields: ClassVar[tuple[str, ...]] = ("id", "name", "created_at")
     default_sort: ClassVar[str] = "name"
+
+    async def has_permission(self, action: Action, obj: Any = None) -> bool:
+        """A per-object rule: a customer with an account manager is theirs. Holding
+        ``customers.change`` (or ``.delete``) is not enough to change (delete) it: one must be
+        its account manager, or a superuser. Everyone who may view customers still sees it."""
+        if not await super().has_permission(action, obj):
+            return False
+        if not isinstance(obj, Customer) or action not in ("change", "delete"):
+            return True
+        manager = obj.account_manager_id
+        return manager is None or manager == self.caller.user_id or self.caller.is_superuser
 
 
 class InvoiceService(ResourceService):
@@ -47,3 +60,20 @@ class InvoiceService(ResourceService):
                 f"An invoice cannot go from {obj.status.value} to {InvoiceStatus(new_status).value}"
                 f" (allowed: {allowed}).",
             )
+
+    @resource_action(
+        "Mark paid",
+        permission="change",
+        done="Paid",
+        confirm="Mark this invoice as paid? A paid invoice cannot be changed again.",
+    )
+    async def mark_paid(self, obj: Any) -> None:
+        """A custom action: a sent invoice becomes paid (along ``TRANSITIONS``); the admin
+        shows it as a button and a bulk action, the API as ``POST /api/invoices/{id}/mark_paid``."""
+        assert isinstance(obj, Invoice)
+        if InvoiceStatus.paid not in TRANSITIONS[obj.status]:
+            raise Conflict(
+                f"Only a sent invoice can be marked paid; invoice {obj.number} is "
+                f"{obj.status.value}."
+            )
+        obj.status = InvoiceStatus.paid

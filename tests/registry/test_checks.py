@@ -8,6 +8,7 @@ from sqlmodel import Field, SQLModel
 from backoffice import BackOffice, Settings
 from backoffice.admin.resources import ResourceAdmin
 from backoffice.registry import ImproperlyConfigured
+from backoffice.services.actions import resource_action
 from backoffice.services.resources import ResourceService
 from examples.invoicing.models import Customer, CustomerCreate, CustomerPublic, CustomerUpdate
 
@@ -131,3 +132,41 @@ def test_register_works_as_a_class_decorator(office: BackOffice) -> None:
 
 def test_the_built_in_resources_come_through_the_registry(office: BackOffice) -> None:
     assert [r.name for r in office.registry] == ["users", "posts", "groups"]
+
+
+def test_an_action_named_like_a_service_method_is_refused(office: BackOffice) -> None:
+    class Service(ResourceService):
+        @resource_action("Update it")
+        async def update(self, obj: Any) -> None:  # type: ignore[override]
+            """Would replace the generic update."""
+
+    with pytest.raises(ImproperlyConfigured, match=r"E011: Gadget: Service.update is declared"):
+        register_gadget(office, service=Service)
+
+
+def test_an_action_is_declared_with_a_short_audit_code_and_async() -> None:
+    with pytest.raises(ValueError, match=r"audit code 'mark_returned' must be 1 to 10"):
+
+        @resource_action("Mark returned")
+        async def mark_returned(self: Any, obj: Any) -> None:
+            """Too long a name for the audit log's action column."""
+
+    @resource_action("Mark returned", audit="returned", done="Returned")
+    async def mark_returned_short(self: Any, obj: Any) -> None:
+        """A short code of its own."""
+
+    class Service(ResourceService):
+        mark_returned = mark_returned_short
+
+    declared = Service.actions()["mark_returned"]
+    assert (declared.name, declared.audit, declared.done) == (
+        "mark_returned",
+        "returned",
+        "Returned",
+    )
+
+    def sync(self: Any, obj: Any) -> None:
+        """Not awaitable."""
+
+    with pytest.raises(TypeError, match=r"action 'sync' must be an async method"):
+        resource_action("Sync")(sync)  # type: ignore[type-var]

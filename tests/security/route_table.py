@@ -101,6 +101,7 @@ API: dict[tuple[str, str], Need] = {
             ("DELETE", "/api/{name}/{{item_id}}", "delete"),
         )
     },
+    ("POST", "/api/invoices/{item_id}/mark_paid"): perm("invoices.change"),
 }
 """(method, path template) -> who may use it, for every route of the API and the app."""
 
@@ -147,6 +148,9 @@ def admin_need(name: str, method: str, identity: str | None, bulk: str | None) -
     if name.startswith("view-") and name.endswith("-bulk") and bulk is not None:
         action = BULK_PERMISSION[bulk]
         return perm(f"{resource}.{action}") if method in ("GET", "HEAD", "POST") else NOBODY
+    if name.startswith("view-") and name.endswith("-action") and bulk is not None:
+        action = BULK_PERMISSION[bulk]  # a custom action's button: one row, by POST only
+        return perm(f"{resource}.{action}") if method == "POST" else NOBODY
     raise AssertionError(f"the walk does not know the admin route {name!r}: say who may use it")
 
 
@@ -154,4 +158,5 @@ BULK_PERMISSION = {
     "delete_selected": "delete",
     "activate_selected": "change",
     "deactivate_selected": "change",
+    "mark_paid": "change",
 }
