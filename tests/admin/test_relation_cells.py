@@ -4,10 +4,12 @@ caller may not open, or to no page at all)."""
 
 import re
 
+from backoffice import BackOffice
 from backoffice.services import Caller
 from tests.admin import rules_models
+from tests.admin.conftest import AdminBrowser
 from tests.admin.rules_models import Library, scene, signed_in_as
-from tests.conftest import grant, make_user
+from tests.conftest import Account, grant, make_user
 
 library = rules_models.library  # the fixture
 
@@ -65,3 +67,15 @@ async def test_a_label_is_escaped_in_its_link(library: Library) -> None:
     root = await signed_in_as(client, "root")
     listing = await root.client.get("/admin/renewal/list")
     assert "&lt;b&gt;bold&lt;/b&gt;" in listing.text and "<b>bold</b>" not in listing.text
+
+
+async def test_a_users_permissions_and_groups_are_not_links_to_pages_that_do_not_exist(
+    signed_in: AdminBrowser, office: BackOffice, staff: Account
+) -> None:
+    """Permissions have no admin pages: the user's details name them without a dead link."""
+    details = await signed_in.client.get(f"/admin/user/details/{staff.id}")
+    assert details.status_code == 200
+    assert "users.view" in details.text or "Can view users" in details.text
+    assert "/admin/permission/details/" not in details.text
+    for href in re.findall(r'href="([^"]+/details/[^"]+)"', details.text):
+        assert (await signed_in.client.get(href)).status_code == 200, href
