@@ -3,6 +3,7 @@ is set), a real app, real HTTP through ASGI, real (cheap) password hashing."""
 
 import os
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,24 @@ async def host_app(settings: Settings) -> AsyncIterator[FastAPI]:
     async with host_office.engine.begin() as connection:
         await connection.run_sync(SQLModel.metadata.drop_all)
     await host_office.dispose()
+
+
+@asynccontextmanager
+async def serving(office: BackOffice) -> AsyncIterator[httpx2.AsyncClient]:
+    """``office``'s standalone app on fresh tables (host models registered in it included),
+    through an HTTP client; the tables are dropped afterwards, so a later run that does not
+    import those models can still drop ``user``."""
+    async with office.engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.drop_all)
+        await connection.run_sync(SQLModel.metadata.create_all)
+    transport = httpx2.ASGITransport(app=office.create_app())
+    try:
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+    finally:
+        async with office.engine.begin() as connection:
+            await connection.run_sync(SQLModel.metadata.drop_all)
+        await office.dispose()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from backoffice.models.permissions import Action
 from backoffice.services import Caller
 from backoffice.services.resources import ResourceService
 from tests.admin.conftest import AdminBrowser
-from tests.conftest import grant, make_user
+from tests.conftest import grant, make_user, serving
 
 
 class Loan(SQLModel, table=True):
@@ -133,14 +133,5 @@ async def library(settings: Settings) -> AsyncIterator[tuple[BackOffice, httpx2.
     office = BackOffice(settings)
     office.register(Loan, service=LoanService)
     office.register(Renewal)
-    async with office.engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.drop_all)
-        await connection.run_sync(SQLModel.metadata.create_all)
-    transport = httpx2.ASGITransport(app=office.create_app())
-    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with serving(office) as client:
         yield office, client
-    # Dropped afterwards: a run that does not import these models could not drop "user" while
-    # a loan still refers to it.
-    async with office.engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.drop_all)
-    await office.dispose()

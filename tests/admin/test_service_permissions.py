@@ -13,7 +13,7 @@ from backoffice import BackOffice, Settings
 from backoffice.models.permissions import Action
 from backoffice.services.resources import ResourceService
 from tests.admin.conftest import AdminBrowser
-from tests.conftest import bearer, make_user
+from tests.conftest import bearer, make_user, serving
 
 
 class Visit(SQLModel, table=True):
@@ -55,15 +55,8 @@ class VisitService(ResourceService):
 async def clinic(settings: Settings) -> AsyncIterator[tuple[BackOffice, httpx2.AsyncClient]]:
     office = BackOffice(settings)
     office.register(Visit, name="visits", service=VisitService)
-    async with office.engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.drop_all)
-        await connection.run_sync(SQLModel.metadata.create_all)
-    transport = httpx2.ASGITransport(app=office.create_app())
-    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with serving(office) as client:
         yield office, client
-    async with office.engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.drop_all)
-    await office.dispose()
 
 
 async def test_the_admin_follows_the_services_own_permissions(

@@ -11,7 +11,7 @@ from sqlmodel import Field, Relationship, SQLModel, select
 
 from backoffice import BackOffice, Settings
 from examples.invoicing.models import Customer, Invoice
-from tests.conftest import assert_problem, bearer, make_user
+from tests.conftest import assert_problem, bearer, make_user, serving
 from tests.registry.test_invoicing_example import make_invoice, signed_in
 
 
@@ -62,16 +62,9 @@ async def shelves(settings: Settings) -> AsyncIterator[tuple[BackOffice, httpx2.
     office = BackOffice(settings)
     office.register(Shelf, name="shelves")
     office.register(Volume, name="volumes")
-    async with office.engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.drop_all)
-        await connection.run_sync(SQLModel.metadata.create_all)
-    transport = httpx2.ASGITransport(app=office.create_app())
-    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with serving(office) as client:
         await make_user(office, "root", is_staff=True, is_superuser=True)
         yield office, client
-    async with office.engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.drop_all)
-    await office.dispose()
 
 
 async def test_deleting_a_parent_lets_the_database_cascade_to_its_children(

@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel, select
 
 from backoffice import BackOffice, Settings
 from tests.admin.conftest import AdminBrowser, form_error
-from tests.conftest import assert_problem, bearer, make_user
+from tests.conftest import assert_problem, bearer, make_user, serving
 
 
 class Parcel(SQLModel, table=True):
@@ -53,16 +53,9 @@ async def parcels(settings: Settings) -> AsyncIterator[tuple[BackOffice, httpx2.
 
     office = BackOffice(settings)
     office.register(Parcel, name="parcels", service=ParcelService)
-    async with office.engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.drop_all)
-        await connection.run_sync(SQLModel.metadata.create_all)
-    transport = httpx2.ASGITransport(app=office.create_app())
-    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with serving(office) as client:
         await make_user(office, "root", is_staff=True, is_superuser=True)
         yield office, client
-    async with office.engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.drop_all)
-    await office.dispose()
 
 
 GOOD = {"code": "PX-1", "weight_grams": 500, "tracking": 2**40}
