@@ -2,14 +2,17 @@
 work, on SQLite and PostgreSQL alike (ten simultaneous loans of a one-copy book: one succeeds)."""
 
 import asyncio
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Field, SQLModel, col, select
 
-from backoffice import BackOffice
+from backoffice import BackOffice, Settings
 from backoffice.errors import Conflict, NotFound
 from backoffice.services import Caller
 from backoffice.services.base import Service
+from backoffice.services.resources import ResourceService
+from tests.conftest import bearer, make_user, serving
 
 OPERATOR = Caller.operator("system")
 
@@ -104,3 +107,53 @@ async def test_a_lock_reads_the_row_as_it_is_now_and_changes_nothing(office: Bac
         held = await Service(session, OPERATOR).lock_all(LockingBook, col(LockingBook.copies) > 1)
         assert [book.id for book in held] == [book_id]
         assert not session.dirty
+
+
+class LockingLendService(ResourceService):
+    """The same rule as a registered resource's hook, reached through the REST API."""
+
+    async def before_create(self, values: dict[str, Any]) -> None:
+        book = await self.lock(LockingBook, values["book_id"])
+        if book is None:
+            raise NotFound(f"Book {values['book_id']} does not exist.")
+        query = select(func.count()).where(col(LockingLoan.book_id) == book.id)
+        await asyncio.sleep(0.01)
+        if int(await self.session.scalar(query) or 0) >= book.copies:
+            raise Conflict("No copy of this book is left.")
+
+
+class LockingLoanCreate(SQLModel):
+    book_id: int
+
+
+class LockingLoanUpdate(SQLModel):
+    book_id: int | None = None
+
+
+class LockingLoanPublic(SQLModel):
+    id: int
+    book_id: int
+
+
+async def test_ten_simultaneous_api_loans_of_the_last_copy_make_one(settings: Settings) -> None:
+    office = BackOffice(settings)
+    office.register(
+        LockingLoan,
+        name="lendings",
+        service=LockingLendService,
+        create_schema=LockingLoanCreate,
+        update_schema=LockingLoanUpdate,
+        public_schema=LockingLoanPublic,
+    )
+    async with serving(office) as client:
+        await make_user(office, "root", is_staff=True, is_superuser=True)
+        headers = await bearer(client, "root")
+        book_id = await add_book(office, copies=1)
+        answers = await asyncio.gather(
+            *(
+                client.post("/api/lendings/", json={"book_id": book_id}, headers=headers)
+                for _ in range(10)
+            )
+        )
+        assert sorted(a.status_code for a in answers) == [201] + [409] * 9
+        assert await loans(office, book_id) == 1
