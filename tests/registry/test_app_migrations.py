@@ -115,6 +115,8 @@ async def drop_library_and_backoffice(database_url: str) -> None:
         async with engine.begin() as connection:
             for table in [*LIBRARY_TABLES, LIBRARY_VERSIONS, "alembic_version"]:
                 await connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+            if connection.dialect.name == "postgresql":  # the loans' enum is a type there
+                await connection.exec_driver_sql("DROP TYPE IF EXISTS loanstate")
             await connection.run_sync(SQLModel.metadata.drop_all)
     finally:
         await engine.dispose()
