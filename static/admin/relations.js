@@ -47,6 +47,9 @@
     function items() { return list.querySelectorAll('[role="option"]'); }
 
     function close() {
+      // A search still under way (typed, or sent) must not open the list again after a pick.
+      clearTimeout(timer);
+      seq++;
       list.classList.remove('show');
       input.setAttribute('aria-expanded', 'false');
       input.removeAttribute('aria-activedescendant');
@@ -101,7 +104,8 @@
       fetch(address.toString(), { credentials: 'same-origin', headers: { Accept: 'application/json' } })
         .then(function (response) { return response.ok ? response.json() : { results: [], more: false }; })
         .then(function (body) {
-          if (mine !== seq) { return; }  // an answer to an older query
+          // An answer to an older query, or to one the user has left: ignored.
+          if (mine !== seq || document.activeElement !== input) { return; }
           page = number;
           var more = list.querySelector('[data-more]');
           if (!append) { list.textContent = ''; } else if (more) { more.remove(); }

@@ -118,3 +118,31 @@ def test_the_invoice_list_is_filtered_by_a_customer_picked_by_name(invoicing_pag
         if SHOTS:
             page.set_viewport_size({"width": width, "height": height})
             page.screenshot(path=f"{SHOTS}/invoice-list-filtered-{width}.png", full_page=True)
+
+
+def test_a_pick_made_while_a_search_is_pending_stays_picked(invoicing_page: Page) -> None:
+    """A row picked before the typed search has answered: that search's answer must not open
+    the list again over the next fields (a click there would pick another row)."""
+    page = invoicing_page
+    sign_in(page, "root")
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+    page.goto("/admin/invoice/create")
+    search = page.get_by_role("combobox", name="Customer")
+    search.click()
+    listbox = page.get_by_role("listbox")
+    expect(listbox.get_by_role("option")).to_have_count(21)
+    # Type and pick in one go, so the pick surely comes before the delayed search is sent.
+    picked = page.evaluate(
+        """() => {
+            const input = document.activeElement;
+            input.value = 'zeb';
+            input.dispatchEvent(new Event('input', {bubbles: true}));
+            const option = document.querySelector('[role=option][data-id]');
+            option.dispatchEvent(new MouseEvent('mousedown', {bubbles: true, cancelable: true}));
+            return [option.getAttribute('data-id'), option.textContent];
+        }"""
+    )
+    page.wait_for_timeout(800)  # past the typing delay and the search's answer
+    expect(listbox).to_be_hidden()
+    expect(search).to_have_value(picked[1])
+    assert page.locator("select[name=customer]").input_value() == picked[0]
