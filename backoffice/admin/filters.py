@@ -45,9 +45,9 @@ PERIODS = {
 }
 
 
-class RecentDateFilter:
-    """Rows whose date column falls within a recent period (UTC); an unknown period is a 400
-    (see ``check_filter_values``)."""
+class LookupFilter:
+    """A filter offering a fixed list of choices (SQLAdmin's lookup template): a value not
+    among them is a 400 (see ``check_filter_values``)."""
 
     has_operator = False
     template = "sqladmin/filters/lookup_filter.html"
@@ -56,6 +56,16 @@ class RecentDateFilter:
         self.column = column
         self.title = title or get_title(column)
         self.parameter_name = get_parameter_name(column)
+
+    async def lookups(
+        self, request: Request, model: Any, run_query: Callable[[Select[Any]], Any]
+    ) -> list[tuple[str, str]]:
+        """The choices, as (value, label)."""
+        raise NotImplementedError
+
+
+class RecentDateFilter(LookupFilter):
+    """Rows whose date column falls within a recent period (UTC)."""
 
     async def lookups(
         self, request: Request, model: Any, run_query: Callable[[Select[Any]], Any]
@@ -102,16 +112,8 @@ class ServiceFilter(OperationColumnFilter):
         return query.filter(column == parsed)
 
 
-class ChoiceFilter:
+class ChoiceFilter(LookupFilter):
     """An enum column: one of its values (a lookup list); another value is a 400."""
-
-    has_operator = False
-    template = "sqladmin/filters/lookup_filter.html"
-
-    def __init__(self, column: Any, title: str | None = None) -> None:
-        self.column = column
-        self.title = title or get_title(column)
-        self.parameter_name = get_parameter_name(column)
 
     async def lookups(
         self, request: Request, model: Any, run_query: Callable[[Select[Any]], Any]
@@ -253,7 +255,7 @@ def _relation_over(model: Any, name: str) -> str | None:
     return None
 
 
-STATIC_LOOKUPS = (BooleanFilter, RecentDateFilter, ChoiceFilter)
+STATIC_LOOKUPS = (BooleanFilter, LookupFilter)
 """Filters whose choices are fixed (asking for them reads nothing)."""
 
 
