@@ -89,18 +89,25 @@ def _run_in_own_thread(coroutine: Coroutine[Any, Any, None]) -> None:
         raise errors[0]
 
 
-def _serve(tmp_path: Path, **options: Any) -> Iterator[str]:
-    """Prepare a database and run backoffice under a real uvicorn; yields its base URL."""
+def live_settings(tmp_path: Path, name: str, **options: Any) -> tuple[int, Settings]:
+    """A free port and the settings of a server on it: the test database (a SQLite file
+    ``name``.db, or PostgreSQL), links on the server's own address, cheap hashing."""
     port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        database_url=POSTGRES_URL or f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}",
+        database_url=POSTGRES_URL or f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}",
         secret_key=TEST_SECRET_KEY,
-        base_url=base_url,
+        base_url=f"http://127.0.0.1:{port}",
         **cheap_hashing(),
         **options,
     )
+    return port, settings
+
+
+def _serve(tmp_path: Path, **options: Any) -> Iterator[str]:
+    """Prepare a database and run backoffice under a real uvicorn; yields its base URL."""
+    port, settings = live_settings(tmp_path, "browser", **options)
+    base_url = settings.base_url
     _run_in_own_thread(_prepare(settings))
     server = ServerThread(BackOffice(settings).create_app(), port=port, timeout=20)
     server.start()

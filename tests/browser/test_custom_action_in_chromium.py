@@ -12,10 +12,9 @@ from playwright.sync_api import Browser, Dialog, Page, expect
 from backoffice import BackOffice, Settings
 from backoffice.services import Caller
 from examples.invoicing.app import create_app
-from tests.browser.conftest import _page, _prepare, _run_in_own_thread
+from tests.browser.conftest import _page, _prepare, _run_in_own_thread, live_settings
 from tests.browser.test_admin_in_chromium import sign_in
-from tests.conftest import POSTGRES_URL, TEST_SECRET_KEY, cheap_hashing
-from tests.servers import ServerThread, free_port
+from tests.servers import ServerThread
 
 pytestmark = pytest.mark.browser
 
@@ -43,15 +42,8 @@ async def _with_a_sent_invoice(settings: Settings, office: BackOffice) -> None:
 @pytest.fixture
 def invoicing_page(browser: Browser, tmp_path: Path) -> Iterator[Page]:
     """The invoicing example under a real uvicorn, with one sent invoice (id 1)."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=POSTGRES_URL or f"sqlite+aiosqlite:///{tmp_path / 'invoicing.db'}",
-        secret_key=TEST_SECRET_KEY,
-        base_url=base_url,
-        **cheap_hashing(),
-    )
+    port, settings = live_settings(tmp_path, "invoicing")
+    base_url = settings.base_url
     app = create_app(settings)
     _run_in_own_thread(_with_a_sent_invoice(settings, app.state.backoffice))
     server = ServerThread(app, port=port, timeout=20)

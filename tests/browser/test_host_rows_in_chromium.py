@@ -14,10 +14,9 @@ from sqlmodel import SQLModel
 from backoffice import BackOffice, Settings
 from backoffice.admin import ResourceAdmin
 from tests.admin.rules_models import Loan, Loans, LoanService, Renewal, scene
-from tests.browser.conftest import _page, _run_in_own_thread
+from tests.browser.conftest import _page, _run_in_own_thread, live_settings
 from tests.browser.test_admin_in_chromium import sign_in
-from tests.conftest import POSTGRES_URL, TEST_SECRET_KEY, cheap_hashing
-from tests.servers import ServerThread, free_port
+from tests.servers import ServerThread
 
 pytestmark = pytest.mark.browser
 
@@ -38,15 +37,8 @@ def library_office(settings: Settings) -> BackOffice:
 
 @pytest.fixture
 def library_server(tmp_path: Path) -> Iterator[tuple[str, Loans]]:
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=POSTGRES_URL or f"sqlite+aiosqlite:///{tmp_path / 'library.db'}",
-        secret_key=TEST_SECRET_KEY,
-        base_url=base_url,
-        **cheap_hashing(),
-    )
+    port, settings = live_settings(tmp_path, "library")
+    base_url = settings.base_url
     loans: list[Loans] = []
 
     async def prepare() -> None:

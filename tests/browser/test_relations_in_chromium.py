@@ -13,10 +13,9 @@ from backoffice import BackOffice, Settings
 from backoffice.services import Caller
 from examples.invoicing import models as invoicing_models
 from examples.invoicing.app import create_app
-from tests.browser.conftest import _page, _prepare, _run_in_own_thread
+from tests.browser.conftest import _page, _prepare, _run_in_own_thread, live_settings
 from tests.browser.test_admin_in_chromium import sign_in
-from tests.conftest import POSTGRES_URL, TEST_SECRET_KEY, cheap_hashing
-from tests.servers import ServerThread, free_port
+from tests.servers import ServerThread
 
 pytestmark = pytest.mark.browser
 assert invoicing_models  # the host's tables join the metadata before _prepare creates them
@@ -45,15 +44,8 @@ async def _customers(settings: Settings) -> None:
 
 @pytest.fixture
 def invoicing_page(browser: Browser, tmp_path: Path) -> Iterator[Page]:
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=POSTGRES_URL or f"sqlite+aiosqlite:///{tmp_path / 'invoicing.db'}",
-        secret_key=TEST_SECRET_KEY,
-        base_url=base_url,
-        **cheap_hashing(),
-    )
+    port, settings = live_settings(tmp_path, "invoicing")
+    base_url = settings.base_url
     _run_in_own_thread(_prepare(settings))
     _run_in_own_thread(_customers(settings))
     server = ServerThread(create_app(settings), port=port, timeout=20)
