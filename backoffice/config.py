@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     refresh_token_expire_days: int = Field(default=14, ge=1, le=365)
     """Lifetime of a refresh token (each use replaces it with a new one)."""
 
+    api_key_max_lifetime_days: int = Field(default=365, ge=1, le=3650)
+    """The latest expiry an API key may be given: every key must expire, this soon at most."""
+
     admin_session_max_age_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600)
     """Absolute lifetime of an admin session: hours, not weeks."""
 

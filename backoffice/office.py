@@ -8,6 +8,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
@@ -27,7 +28,9 @@ from backoffice.db import (
 from backoffice.models import Group, Post, User, UserUpdate
 from backoffice.registry import ImproperlyConfigured, Registry, Resource, find_schema
 from backoffice.security import HashParameters, PasswordHasher
+from backoffice.security.api_keys import derive_hash_key
 from backoffice.services import Caller, PostService, UserService
+from backoffice.services.api_keys import ApiKeyPolicy, ApiKeyService
 from backoffice.services.auth import AuthService
 from backoffice.services.groups import GroupService
 from backoffice.services.mail import Mailer
@@ -91,6 +94,15 @@ class BackOffice:
 
     def groups(self, session: AsyncSession, caller: Caller) -> GroupService:
         return GroupService(session, caller, self._catalogue())
+
+    def api_keys(self, session: AsyncSession, caller: Caller) -> ApiKeyService:
+        """Creating, listing and revoking API keys (checking one is ``AuthService``'s)."""
+        policy = ApiKeyPolicy(
+            hash_key=derive_hash_key(self.settings.get_secret_key()),
+            max_lifetime=timedelta(days=self.settings.api_key_max_lifetime_days),
+            codes=frozenset(f"{r}.{a}" for r, a, _ in self._catalogue()),
+        )
+        return ApiKeyService(session, caller, policy)
 
     def _catalogue(self) -> list[tuple[str, str, str]]:
         return catalogue((r.name, r.label_plural) for r in self.registry if r.permissions)

@@ -16,6 +16,7 @@ from backoffice.errors import AuthenticationFailed, PermissionDenied
 from backoffice.models import User
 from backoffice.models.common import MAX_ID
 from backoffice.models.permissions import Action
+from backoffice.security.api_keys import looks_like_api_key
 from backoffice.services import Caller, PostService, UserService
 from backoffice.services.access import AccessGrant, read_access_grant
 from backoffice.services.auth import AuthService
@@ -98,6 +99,24 @@ async def get_caller(request: Request, token: TokenDep, session: SessionDep) -> 
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+async def get_person(caller: CallerDep) -> Caller:
+    """A signed-in person: a request made with an API key is refused (403)."""
+    if caller.via_api_key:
+        raise PermissionDenied("An API key cannot use this route: it is for people.")
+    return caller
+
+
+PersonDep = Annotated[Caller, Depends(get_person)]
+
+
+async def get_current_person(caller: PersonDep) -> User:
+    assert caller.user is not None
+    return caller.user
+
+
+CurrentPerson = Annotated[User, Depends(get_current_person)]
 
 
 async def get_current_user(caller: CallerDep) -> User:

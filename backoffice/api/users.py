@@ -5,13 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
 
 from backoffice.api.deps import (
-    CurrentUser,
+    CurrentPerson,
     IdPath,
     OfficeDep,
     PermissionServiceDep,
     SessionDep,
     UserServiceDep,
     client_address,
+    get_person,
     require_permission,
 )
 from backoffice.api.paging import PageQuery, page_query
@@ -33,6 +34,8 @@ from backoffice.services.users import USER_SORT_FIELDS, UserService
 
 router = APIRouter(prefix="/users", tags=["users"])
 AUTH = problem_responses(401, 403)
+PERSON = Depends(get_person)
+"""One's own account is for the person: an API key is refused there, whatever its scopes."""
 
 
 @router.post(
@@ -84,11 +87,16 @@ async def list_users(
 
 
 @router.get("/me", response_model=UserPublic, responses=AUTH)
-async def read_me(user: CurrentUser) -> User:
+async def read_me(user: CurrentPerson) -> User:
     return user
 
 
-@router.patch("/me", response_model=UserPublic, responses={**AUTH, **problem_responses(409, 422)})
+@router.patch(
+    "/me",
+    response_model=UserPublic,
+    dependencies=[PERSON],
+    responses={**AUTH, **problem_responses(409, 422)},
+)
 async def update_me(
     data: UserUpdateMe, users: UserServiceDep, office: OfficeDep, tasks: BackgroundTasks
 ) -> User:
@@ -103,6 +111,7 @@ async def update_me(
 @router.post(
     "/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[PERSON],
     responses={**AUTH, **problem_responses(422)},
 )
 async def change_my_password(data: PasswordChange, users: UserServiceDep) -> Response:
@@ -113,7 +122,9 @@ async def change_my_password(data: PasswordChange, users: UserServiceDep) -> Res
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/me/access", response_model=UserAccessPublic, responses=AUTH)
+@router.get(
+    "/me/access", response_model=UserAccessPublic, dependencies=[PERSON], responses=AUTH
+)
 async def read_my_access(permissions: PermissionServiceDep) -> UserAccessPublic:
     """Your groups and permissions (``effective``: everything you may do)."""
     assert permissions.caller.user_id is not None

@@ -1,6 +1,7 @@
 """SQLModel tables and their schema variants; importing this registers every table."""
 
 from backoffice import db as _db  # noqa: F401  (sets the naming convention before any table)
+from backoffice.models.api_keys import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from backoffice.models.audit import AuditEntry, AuditEntryPublic
 from backoffice.models.auth import AdminSession, LoginThrottle, RefreshToken, RevokedAccessToken
 from backoffice.models.common import Page, utcnow
@@ -36,6 +37,10 @@ __all__ = [
     "PASSWORD_MAX_LENGTH",
     "PASSWORD_MIN_LENGTH",
     "AdminSession",
+    "ApiKey",
+    "ApiKeyCreate",
+    "ApiKeyCreated",
+    "ApiKeyPublic",
     "AuditEntry",
     "AuditEntryPublic",
     "Group",

@@ -12,6 +12,7 @@ from backoffice.config import Settings
 from backoffice.errors import AuthenticationFailed, InvalidInput, Throttled
 from backoffice.models import PASSWORD_MAX_LENGTH, User, UserCreate
 from backoffice.security import InvalidToken, IssuedToken, PasswordHasher, create_token
+from backoffice.security.api_keys import derive_hash_key
 from backoffice.security.reset_tokens import create_reset_token, read_reset_token
 from backoffice.security.sessions import fingerprints_match
 from backoffice.security.tokens import ACCESS
@@ -20,6 +21,7 @@ from backoffice.services.access import (
     read_access_grant,
     token_fingerprint,
 )
+from backoffice.services.api_key_access import INVALID_KEY, read_api_key_grant
 from backoffice.services.base import Caller, Service
 from backoffice.services.credentials import CredentialService, Lifetimes
 from backoffice.services.mail import Mail, Mailer
@@ -160,6 +162,22 @@ class AuthService(Service):
         """See ``read_access_grant``."""
         connection = await self.session.connection()
         return await read_access_grant(connection, token, secret_key=self.settings.get_secret_key())
+
+    async def caller_for_api_key(self, key: str, *, address: str | None) -> Caller:
+        """The caller an API key speaks for: its owner, narrowed to its scopes. A key that
+        does not work counts as a failure of the client's address in the sign-in throttle;
+        past its threshold the address is refused (``Throttled``) before any further check."""
+        connection = await self.session.connection()
+        hash_key = derive_hash_key(self.settings.get_secret_key())
+        try:
+            grant = await read_api_key_grant(connection, key, hash_key=hash_key, address=address)
+        except AuthenticationFailed:
+            if address:
+                keys = self.throttle.keys("", address)[1:]  # the address's key only
+                await self.throttle.check(keys)
+                await self.throttle.record_failure(keys)
+            raise AuthenticationFailed(INVALID_KEY).kept() from None
+        return Caller(user=grant.user, door="api", api_key_id=grant.key_id, scopes=grant.scopes)
 
     def _access_token(self, user: User) -> IssuedToken:
         return create_token(

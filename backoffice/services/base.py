@@ -50,6 +50,11 @@ class Caller:
     permissions: set[str] | None = field(default=None, compare=False, repr=False)
     """The user's permission codes, once loaded (by ``Service.may`` or the admin's sign-in
     check); one caller lives for one request or command."""
+    api_key_id: int | None = None
+    """Set when the request came with an API key (``services.api_keys``): ``user`` is the
+    key's owner, narrowed to ``scopes``."""
+    scopes: frozenset[str] | None = field(default=None, compare=False, repr=False)
+    """An API key's scopes: the caller holds only the owner's permissions named here."""
 
     @classmethod
     def operator(cls, door: Door = "cli") -> "Caller":
@@ -60,6 +65,23 @@ class Caller:
         return cls(user=None, door=door)
 
     @property
+    def via_api_key(self) -> bool:
+        """Did the caller come with an API key? Such a caller acts for the owner only as far as
+        the key's scopes go: no superuser powers, no self-service on the account (password,
+        second factors, keys), whatever the owner may do in person."""
+        return self.api_key_id is not None
+
+    @property
+    def is_person(self) -> bool:
+        """A signed-in person, not a machine holding a key (nor the operator)."""
+        return self.user is not None and not self.via_api_key
+
+    def is_self(self, user_id: int | None) -> bool:
+        """Is the caller, in person, the account ``user_id``? An API key does not count: what
+        one may do to one's own account, a key may not."""
+        return self.is_person and user_id is not None and self.user_id == user_id
+
+    @property
     def is_admin(self) -> bool:
         """May enter the admin: the operator, or active staff. What they may do there is
         decided by permissions (``Service.may``)."""
@@ -68,7 +90,10 @@ class Caller:
     @property
     def is_superuser(self) -> bool:
         return self.trusted or (
-            self.user is not None and self.user.is_active and self.user.is_superuser
+            self.user is not None
+            and self.user.is_active
+            and self.user.is_superuser
+            and not self.via_api_key  # a superuser's key holds its scopes, not everything
         )
 
     @property
@@ -127,7 +152,15 @@ class Service:
         if user is None or user.id is None or not user.is_admin:
             return False
         if caller.permissions is None:
-            caller.permissions = await permission_codes(self.session, user.id)
+            if caller.scopes is not None:
+                # An API key: the owner's permissions now (so a lost one stops the key at
+                # once), narrowed to the key's scopes. A superuser owner holds them all.
+                held = set(caller.scopes) if user.is_superuser else (
+                    await permission_codes(self.session, user.id)
+                )
+                caller.permissions = held & caller.scopes
+            else:
+                caller.permissions = await permission_codes(self.session, user.id)
         return holds(caller.permissions, resource, action)
 
     async def lock(self, model: type[T], pk: Any) -> T | None:

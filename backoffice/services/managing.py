@@ -24,7 +24,7 @@ NAMED_AT_MOST = 3
 async def require_may_manage(service: Service, user: User) -> None:
     """Refuse (``PermissionDenied``) if ``service.caller`` may not manage ``user``'s account."""
     caller = service.caller
-    if caller.trusted or (caller.user_id is not None and caller.user_id == user.id):
+    if caller.trusted or caller.is_self(user.id):
         return
     if user.is_superuser:
         if not caller.is_superuser:

@@ -125,7 +125,7 @@ class PermissionService(Service):
 
     async def access_of(self, user_id: int) -> UserAccessPublic:
         """A user's groups, direct permissions and effective permissions."""
-        if self.caller.user_id != user_id:
+        if not self.caller.is_self(user_id):
             await self._require("users", "view")
         user = await self._load_user(user_id)
         return await self._access(user)

@@ -60,7 +60,8 @@ class ResourceService(Service):
         with ``permissions=False``, is active staff. Override for per-object
         rules; ``obj`` is None for the resource as a whole."""
         if not self.resource.permissions:
-            return self.caller.is_admin
+            # No permission names it, so no API key's scope reaches it.
+            return self.caller.is_admin and not self.caller.via_api_key
         return await self.may(self.resource.name, action)
 
     async def require(self, action: Action, obj: Any = None) -> None:
@@ -299,5 +300,5 @@ def field_value(model: type[SQLModel], name: str, raw: Any) -> Any:
 async def may_view(service: Any, resource: "Resource") -> bool:
     """May the service's caller view ``resource`` at all (before its row rules)?"""
     if not resource.permissions and not isinstance(service, ResourceService):
-        return bool(service.caller.is_admin)
+        return bool(service.caller.is_admin and not service.caller.via_api_key)
     return bool(await service.may_read())

@@ -65,7 +65,7 @@ class UserService(Service):
 
     async def get(self, user_id: int) -> User:
         """A user the caller may see: themselves, or anyone with ``users.view``."""
-        if self.caller.user_id != user_id and not await self.may("users", "view"):
+        if not self.caller.is_self(user_id) and not await self.may("users", "view"):
             raise PermissionDenied("You may only view your own account.")
         return await self._load(user_id)
 
@@ -74,7 +74,7 @@ class UserService(Service):
         ``delete`` act on any account); otherwise one's own, as ``get`` allows."""
         if await self.may("users", "view") or await self.may("users", "delete"):
             return []
-        return [col(User.id) == self.caller.user_id] if self.caller.user_id else [false()]
+        return [col(User.id) == self.caller.user_id] if self.caller.is_person else [false()]
 
     async def list(
         self,
@@ -158,7 +158,8 @@ class UserService(Service):
         for key in ("email", "username", "is_active", "is_staff", "is_superuser"):
             if key in changes and changes[key] is None:
                 del changes[key]  # a required field is never cleared: null leaves it as it is
-        is_self = self.caller.user_id == user_id
+        self._refuse_key_on_owner(user_id)
+        is_self = self.caller.is_self(user_id)
         if isinstance(data, UserUpdate) or not is_self:
             await self._require("change", "change other users")
         user = await self._load(user_id)
@@ -200,8 +201,12 @@ class UserService(Service):
 
     async def change_password(self, user_id: int, current_password: str, new_password: str) -> None:
         """The user's own change: the current password must be given."""
-        if self.caller.user_id != user_id:
-            raise PermissionDenied("You may only change your own password this way.")
+        if not self.caller.is_self(user_id):
+            raise PermissionDenied(
+                "An API key cannot change a password."
+                if self.caller.via_api_key
+                else "You may only change your own password this way."
+            )
         user = await self._load(user_id)
         ok, _ = await self.hasher.verify(current_password, user.hashed_password)
         if not ok:
@@ -218,16 +223,25 @@ class UserService(Service):
         user = await self.may_set_password(user_id)
         await self._store_password(user, new_password, field="password")
 
+    def _refuse_key_on_owner(self, user_id: int) -> None:
+        """A key acts for its owner but never on the owner's own account: whatever its scopes,
+        it could otherwise change the account's email and take it over."""
+        if self.caller.via_api_key and self.caller.user_id == user_id:
+            raise PermissionDenied("An API key cannot change or delete its owner's account.")
+
     async def may_set_password(self, user_id: int) -> User:
         """The account whose password the caller may set (else ``PermissionDenied``): asked
         before a form is even shown."""
+        if self.caller.via_api_key:
+            raise PermissionDenied("An API key cannot change a password.")
         await self._require("change", "set other users' passwords")
         user = await self._load(user_id)
         await require_may_manage(self, user)
         return user
 
     async def delete(self, user_id: int) -> None:
-        if self.caller.user_id != user_id:
+        self._refuse_key_on_owner(user_id)
+        if not self.caller.is_self(user_id):
             await self._require("delete", "delete other users")
         user = await self._load(user_id)
         await require_may_manage(self, user)
