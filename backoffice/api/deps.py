@@ -94,7 +94,13 @@ AccessGrantDep = Annotated[AccessGrant, Depends(get_access_grant)]
 
 async def get_caller(request: Request, token: TokenDep, session: SessionDep) -> Caller:
     """The signed-in account, as services see it: a snapshot taken as the request began (see
-    services/access.py). A token of an inactive account is refused, so this user is active."""
+    services/access.py). A token of an inactive account is refused, so this user is active.
+
+    An API key (``Authorization: Bearer bok_…``; never read from the query string) gives its
+    owner narrowed to the key's scopes (services/api_key_access.py)."""
+    if token and looks_like_api_key(token):
+        auth = office_of(request).auth(session, Caller.anonymous("api"))
+        return await auth.caller_for_api_key(token, address=client_address(request))
     return Caller(user=(await _verify_token(request, token, session)).user, door="api")
 
 

@@ -122,9 +122,7 @@ async def change_my_password(data: PasswordChange, users: UserServiceDep) -> Res
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get(
-    "/me/access", response_model=UserAccessPublic, dependencies=[PERSON], responses=AUTH
-)
+@router.get("/me/access", response_model=UserAccessPublic, dependencies=[PERSON], responses=AUTH)
 async def read_my_access(permissions: PermissionServiceDep) -> UserAccessPublic:
     """Your groups and permissions (``effective``: everything you may do)."""
     assert permissions.caller.user_id is not None

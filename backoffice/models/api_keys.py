@@ -58,7 +58,9 @@ class ApiKeyCreate(SQLModel):
     def _scopes(cls, value: list[str]) -> list[str]:
         cleaned = sorted({scope.strip() for scope in value})
         if any(not scope or len(scope) > SCOPE_MAX_LENGTH for scope in cleaned):
-            raise ValueError(f"each scope is a permission code of 1 to {SCOPE_MAX_LENGTH} characters")
+            raise ValueError(
+                f"each scope is a permission code of 1 to {SCOPE_MAX_LENGTH} characters"
+            )
         return cleaned
 
 

@@ -19,7 +19,7 @@ from backoffice.models import User, utcnow
 from backoffice.models.api_keys import ApiKey
 from backoffice.security.api_keys import KEY_MAX_LENGTH, api_key_hash, hashes_match
 
-INVALID_KEY = "Could not validate credentials."  # noqa: S105 (a message)
+INVALID_KEY = "Could not validate credentials."
 LAST_USED_PRECISION = timedelta(seconds=60)
 """At most one write per key per minute: a busy key does not write on every request."""
 ADDRESS_MAX_LENGTH = 64

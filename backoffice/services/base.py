@@ -155,10 +155,12 @@ class Service:
             if caller.scopes is not None:
                 # An API key: the owner's permissions now (so a lost one stops the key at
                 # once), narrowed to the key's scopes. A superuser owner holds them all.
-                held = set(caller.scopes) if user.is_superuser else (
-                    await permission_codes(self.session, user.id)
-                )
-                caller.permissions = held & caller.scopes
+                held = None if user.is_superuser else await permission_codes(self.session, user.id)
+                caller.permissions = {
+                    scope
+                    for scope in caller.scopes
+                    if held is None or holds(held, *scope.partition(".")[::2])
+                }
             else:
                 caller.permissions = await permission_codes(self.session, user.id)
         return holds(caller.permissions, resource, action)
