@@ -9,6 +9,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from backoffice.admin.api_keys import api_key_routes
 from backoffice.admin.audit import AuditEntryAdmin
 from backoffice.admin.auth import SESSION_KEY, AdminAuth
 from backoffice.admin.choices import choices_routes
@@ -60,6 +61,7 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     auth_backend.admin = admin
     admin.admin.router.routes.extend(password_reset_routes(office, admin))
     install_pages(admin)
+    admin.admin.router.routes.extend(api_key_routes(admin))
     admin.admin.router.routes.extend(choices_routes(admin))  # relation search (choices.py)
     admin.admin.router.routes.append(
         Mount(

@@ -61,6 +61,8 @@ ALLOWED: dict[str, Allowed] = {
     "set_password": Allowed(
         "/{identity}/set-password/{pk:path}", _m("GET", "HEAD", "POST"), ours=True
     ),
+    "api_keys": Allowed("/api-keys", _m("GET", "HEAD", "POST"), ours=True),
+    "api_keys_revoke": Allowed("/api-keys/revoke", _m("POST"), ours=True),
     "relation_choices": Allowed("/{identity}/choices/{field}", _m("GET", "HEAD"), ours=True),
 }
 """Route name -> what it must look like. Every other route of the admin is dropped."""

@@ -30,6 +30,8 @@ EXPECTED = {
     ("history", "/{identity}/history/{pk:path}", "GET,HEAD"),
     ("set_password", "/{identity}/set-password/{pk:path}", "GET,HEAD,POST"),
     ("relation_choices", "/{identity}/choices/{field}", "GET,HEAD"),
+    ("api_keys", "/api-keys", "GET,HEAD,POST"),
+    ("api_keys_revoke", "/api-keys/revoke", "POST"),
     *(
         (f"view-{identity}-bulk", f"/{identity}/bulk/{{name}}", "GET,HEAD,POST")
         for identity in ("user", "post", "group")

@@ -23,6 +23,8 @@ class Need:
 
 
 PUBLIC, SIGNED_IN, STAFF, NOBODY = Need("public"), Need("signed_in"), Need("staff"), Need("nobody")
+SUPERUSER = Need("all", frozenset({"(superuser only)"}))
+"""Only a superuser: no permission code grants it."""
 
 
 def perm(*codes: str) -> Need:
@@ -102,6 +104,11 @@ API: dict[tuple[str, str], Need] = {
         )
     },
     ("POST", "/api/invoices/{item_id}/mark_paid"): perm("invoices.change"),
+    # API keys: one's own (active staff: a key holds staff rights); someone else's, a superuser
+    ("POST", "/api/api-keys/"): STAFF,
+    ("GET", "/api/api-keys/"): STAFF,
+    ("GET", "/api/api-keys/{key_id}"): SUPERUSER,
+    ("DELETE", "/api/api-keys/{key_id}"): SUPERUSER,
 }
 """(method, path template) -> who may use it, for every route of the API and the app."""
 
@@ -123,6 +130,10 @@ def admin_need(name: str, method: str, identity: str | None, bulk: str | None) -
         return STAFF if method == "POST" else NOBODY
     if name == "index":
         return STAFF if reading else NOBODY
+    if name == "api_keys":  # one's own keys (a superuser's: everyone's)
+        return STAFF if method in ("GET", "HEAD", "POST") else NOBODY
+    if name == "api_keys_revoke":  # revokes only keys the caller may see
+        return STAFF if method == "POST" else NOBODY
     if identity is None:
         return NOBODY  # an address-only route: not served
     resource = RESOURCE[identity]

@@ -1,14 +1,15 @@
 """The rows the route walk points at, and the valid bodies it sends."""
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
 
 from backoffice import BackOffice
-from backoffice.models import AuditEntry, GroupCreate, PostCreate, UserUpdate
+from backoffice.models import ApiKeyCreate, AuditEntry, GroupCreate, PostCreate, UserUpdate
 from backoffice.services import Caller
-from tests.conftest import DEFAULT_PASSWORD, make_user
+from tests.conftest import DEFAULT_PASSWORD, grant, make_user
 from tests.security.route_table import Actor
 
 NEW_PASSWORD = "A-Fresh-Passw0rd-42"
@@ -29,7 +30,8 @@ class World:
     def api_param(self, template: str, name: str) -> str:
         if name == "item_id":
             return str(self.ids["customer" if "/customers/" in template else "invoice"])
-        return str(self.ids[{"user_id": "user", "post_id": "post", "group_id": "group"}[name]])
+        names = {"user_id": "user", "post_id": "post", "group_id": "group", "key_id": "api-key"}
+        return str(self.ids[names[name]])
 
 
 async def make_world(office: BackOffice, tag: str) -> World:
@@ -57,6 +59,19 @@ async def make_world(office: BackOffice, tag: str) -> World:
                 {"number": f"INV-{tag}", "customer_id": customer.id, "amount_cents": 1000}
             )
             world.ids |= {"customer": customer.id, "invoice": invoice.id}
+    keyholder = await make_user(office, f"keyholder{tag}", is_staff=True)
+    await grant(office, keyholder, ["users.view"])
+    async with office.session() as session:
+        key = await office.api_keys(session, system).create(
+            ApiKeyCreate(
+                name=f"Key {tag}",
+                scopes=["users.view"],
+                expires_at=datetime.now(UTC) + timedelta(days=1),
+                user_id=keyholder.id,
+            )
+        )
+        assert key.row.id is not None
+        world.ids["api-key"] = key.row.id
     async with office.session() as session:
         newest = select(AuditEntry).order_by(col(AuditEntry.id).desc())
         last = (await session.exec(newest)).first()
@@ -103,6 +118,13 @@ def api_body(method: str, template: str, world: World, actor: Actor) -> dict[str
             }
         },
         ("PATCH", "/api/invoices/{item_id}"): {"json": {"amount_cents": 4321}},
+        ("POST", "/api/api-keys/"): {
+            "json": {
+                "name": f"Walk {tag}",
+                "scopes": ["users.view"],
+                "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+            }
+        },
     }
     return bodies.get((method, template), {})
 
