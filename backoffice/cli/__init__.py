@@ -1,4 +1,4 @@
-"""The operator's door: ``backoffice serve | migrate | createsuperuser | changepassword``.
+"""The operator's door: ``backoffice serve | migrate | createsuperuser | changepassword | …``.
 
 Like the API and the admin, every command goes through the services (``Caller.operator("cli")``)
 in one unit of work, so the password policy, uniqueness and the last-superuser rule hold here
@@ -19,6 +19,7 @@ from backoffice.cli.accounts import (
     cmd_changepassword,
     cmd_createsuperuser,
 )
+from backoffice.cli.api_keys import add_api_key_commands
 from backoffice.cli.common import (
     EXIT_BAD_CONFIG,
     EXIT_FAILED,
@@ -198,4 +199,5 @@ def build_parser() -> argparse.ArgumentParser:
         "tokens past their expiry, and stale login-throttling counts. Run it from cron.",
     )
     clear.set_defaults(handler=cmd_clearsessions)
+    add_api_key_commands(commands)
     return parser

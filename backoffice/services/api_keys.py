@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, false
 from sqlmodel import col, select
 
 from backoffice.errors import InvalidInput, NotFound, PermissionDenied
-from backoffice.models import Page, User, utcnow
+from backoffice.models import Page, Permission, User, utcnow
 from backoffice.models.api_keys import ApiKey, ApiKeyCreate
 from backoffice.security.api_keys import api_key_hash, display_prefix, new_api_key
 from backoffice.services.audit import AuditService
@@ -125,7 +125,8 @@ class ApiKeyService(Service):
         assert owner.id is not None
         expires_at = self._check_expiry(data.expires_at)
         held = await self._held(owner)
-        unknown = [s for s in data.scopes if s not in self.policy.codes]
+        known = await self._known_codes()
+        unknown = [s for s in data.scopes if s not in known]
         if unknown:
             raise InvalidInput.single("scopes", f"no such permission: {', '.join(unknown[:5])}")
         lacking = [s for s in data.scopes if not holds(held, *s.split(".", 1))]
@@ -216,8 +217,14 @@ class ApiKeyService(Service):
     async def _held(self, owner: User) -> set[str]:
         assert owner.id is not None
         if owner.is_superuser:
-            return set(self.policy.codes)
+            return await self._known_codes()
         return await permission_codes(self.session, owner.id)
+
+    async def _known_codes(self) -> set[str]:
+        """This office's catalogue, and every permission stored: the command line's office
+        knows no host app's resources, but their permissions are in the table."""
+        stored = await self.session.exec(select(Permission.resource, Permission.action))
+        return set(self.policy.codes) | {f"{r}.{a}" for r, a in stored.all()}
 
     def _check_expiry(self, expires_at: datetime) -> datetime:
         if expires_at.tzinfo is None:
