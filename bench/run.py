@@ -38,7 +38,7 @@ import asyncpg
 BENCH_DIR = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 MB = 1_000_000
-ALL_SCENARIOS = ("health", "me", "list", "login", "lag", "growth")
+ALL_SCENARIOS = ("health", "me", "list", "login", "lag", "growth", "apikey")
 
 ADMIN_EMAIL = "bench-admin@example.com"
 ADMIN_USERNAME = "benchadmin"
@@ -99,6 +99,11 @@ LOGIN_WARMUP = 20
 TARGET_LOGIN_RSS = 300 * MB
 TARGET_MAX_LAG_MS = 50.0
 TARGET_GROWTH = 2.0
+TARGET_API_KEY_OVERHEAD = 0.10
+"""A request with an API key may cost at most 10 % more than the same request with a JWT."""
+API_KEY_PATH = "/api/users/2"
+"""One user read by the admin: a JWT of the superuser against a key of theirs scoped
+``users.view`` (the same row, the same JSON; the key's owner narrowed to the scope)."""
 
 
 # -- small helpers -------------------------------------------------------------------------
@@ -501,6 +506,31 @@ class Databases:
         if proc.returncode != 0:
             text = output.decode(errors="replace")
             raise RuntimeError(f"backoffice {args[0]} failed ({proc.returncode}): {text}")
+
+    async def create_api_key(self, database: str) -> str:
+        """A key of the admin's, scoped ``users.view``, through ``backoffice createapikey``
+        (which prints the key alone on stdout)."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "backoffice",
+            "createapikey",
+            ADMIN_USERNAME,
+            "--name",
+            "bench",
+            "--scope",
+            "users.view",
+            "--days",
+            "1",
+            env=self.env(database),
+            cwd=tempfile.gettempdir(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"backoffice createapikey failed: {err.decode(errors='replace')}")
+        return out.decode().strip()
 
     async def seeded(self, database: str) -> tuple[str, int]:
         """The seed marker (the database's comment) and the number of users."""
@@ -1104,6 +1134,57 @@ async def run_growth(
     return lines
 
 
+async def run_api_key(bo: Server, tokens: Tokens, key: str, args: argparse.Namespace) -> list[str]:
+    """The same request with a JWT and with an API key, alternating (A B, B A, ...): the key's
+    check is one keyed hash and one lookup, not a password hash, so it must cost no more than
+    the token's (within ``TARGET_API_KEY_OVERHEAD``)."""
+    wrk_options = {"connections": args.connections, "threads": args.threads}
+    credentials = {"jwt": await tokens.get("admin"), "key": key}
+    replies = {
+        name: await fetch(bo.port, "GET", API_KEY_PATH, token=token)
+        for name, token in credentials.items()
+    }
+    if {r.status for r in replies.values()} != {200} or replies["jwt"].body != replies["key"].body:
+        raise RuntimeError(
+            f"{API_KEY_PATH}: the JWT and the API key disagree: "
+            f"{ {name: (r.status, r.body[:300]) for name, r in replies.items()} }"
+        )
+    for token in credentials.values():
+        await run_wrk(bo.port, API_KEY_PATH, token, duration=args.warmup, **wrk_options)
+    runs: dict[str, list[WrkResult]] = {name: [] for name in credentials}
+    for round_index in range(args.rounds):
+        order = ["jwt", "key"] if round_index % 2 == 0 else ["key", "jwt"]
+        credentials["jwt"] = await tokens.get("admin")
+        for name in order:
+            run = await run_wrk(
+                bo.port, API_KEY_PATH, credentials[name], duration=args.duration, **wrk_options
+            )
+            runs[name].append(run)
+            log(
+                f"apikey round {round_index + 1} {name}: {run.rps:,.0f} req/s "
+                f"p50 {run.p50_ms:.2f} ms p99 {run.p99_ms:.2f} ms errors {run.errors}"
+            )
+    rps = {name: median([r.rps for r in results]) for name, results in runs.items()}
+    p50 = {name: median([r.p50_ms for r in results]) for name, results in runs.items()}
+    errors = sum(r.errors for results in runs.values() for r in results)
+    # Cost per request is 1 / throughput: how much more a key's request costs than a JWT's.
+    overhead = rps["jwt"] / rps["key"] - 1 if rps["key"] else float("inf")
+    ok = overhead <= TARGET_API_KEY_OVERHEAD and errors == 0
+    per_round = ", ".join(
+        f"{jwt.rps / k.rps - 1:+.1%}" for jwt, k in zip(runs["jwt"], runs["key"], strict=True)
+    )
+    return [
+        f"GET {API_KEY_PATH}, wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, "
+        f"{args.rounds} alternating rounds (median)",
+        f"  with a JWT:     {rps['jwt']:>9,.0f} req/s  p50 {p50['jwt']:.2f} ms",
+        f"  with an API key:{rps['key']:>9,.0f} req/s  p50 {p50['key']:.2f} ms",
+        f"  cost of a key's request against a JWT's: {overhead:+.1%} "
+        f"(target <= +{TARGET_API_KEY_OVERHEAD:.0%})  {verdict(ok)}"
+        f"{f' ({errors} errors)' if errors else ''}",
+        f"  per-round: {per_round}",
+    ]
+
+
 def start_servers(databases: Databases, database: str, workdir: Path) -> dict[str, Server]:
     env = databases.env(database)
     floor_env = env | {"BENCH_FLOOR_DSN": databases.pg.dsn(database)}
@@ -1184,6 +1265,12 @@ async def run(args: argparse.Namespace) -> int:
             if extra:
                 print("\nLogin and event loop (backoffice only):")
                 print("\n".join(extra))
+            if "apikey" in scenarios:
+                log("api key scenario")
+                key = await databases.create_api_key(database)
+                lines = await run_api_key(servers["backoffice"], tokens, key, args)
+                print("\nAPI key against JWT (backoffice only):")
+                print("\n".join(lines))
             for server in servers.values():
                 print(f"{server.name} VmHWM over the run: {server.hwm() / MB:.0f} MB")
                 await server.stop()
