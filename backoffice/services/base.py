@@ -76,6 +76,13 @@ class Caller:
         """A signed-in person, not a machine holding a key (nor the operator)."""
         return self.user is not None and not self.via_api_key
 
+    @property
+    def own_id(self) -> int | None:
+        """The account whose own rows (posts, owned rows) the caller acts on as theirs: the
+        user in person. None with an API key, which holds only its scopes, and for the
+        operator."""
+        return self.user_id if self.is_person else None
+
     def is_self(self, user_id: int | None) -> bool:
         """Is the caller, in person, the account ``user_id``? An API key does not count: what
         one may do to one's own account, a key may not."""

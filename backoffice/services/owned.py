@@ -32,7 +32,7 @@ class OwnedService(ResourceService):
     async def has_permission(self, action: Action, obj: Any = None) -> bool:
         if await self.granted(action):
             return True
-        user_id = self.caller.user_id
+        user_id = self.caller.own_id  # an API key holds its scopes, not an owner's rights
         if user_id is None or action not in self.owner_actions:
             return False
         return obj is None or getattr(obj, self.owner_field) == user_id
@@ -41,7 +41,7 @@ class OwnedService(ResourceService):
         conditions = list(await super().visible())
         if not await self.granted("view"):
             owner = col(getattr(self.model, self.owner_field))
-            user_id = self.caller.user_id
+            user_id = self.caller.own_id
             conditions.append(owner == user_id if user_id is not None else false())
         return conditions
 

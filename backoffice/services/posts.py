@@ -7,7 +7,7 @@ about other people's: ``view`` shows their drafts, ``add`` writes in their name,
 import builtins
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, false, func, or_
 from sqlmodel import col
 
 from backoffice.errors import InvalidInput, NotFound, PermissionDenied
@@ -56,6 +56,8 @@ class PostService(Service):
 
     async def create(self, data: PostCreate, *, author_id: int | None = None) -> Post:
         """A post by the caller, or (for admins and the operator) by ``author_id``."""
+        if self.caller.via_api_key and not await self.may("posts", "add"):
+            raise PermissionDenied("An API key needs the posts.add scope to write posts.")
         if author_id is None or author_id == self.caller.user_id:
             if self.caller.user_id is None:
                 raise InvalidInput.single("author_id", "A post needs an author.")
@@ -96,22 +98,24 @@ class PostService(Service):
         """Published posts and the caller's own; every post with ``posts.view``."""
         if await self.may("posts", "view"):
             return []
-        return [or_(col(Post.published).is_(True), col(Post.author_id) == self.caller.user_id)]
+        own = self.caller.own_id  # an API key sees what its scopes show, not its owner's drafts
+        mine = col(Post.author_id) == own if own is not None else false()
+        return [or_(col(Post.published).is_(True), mine)]
 
     async def permits(self, action: Action, obj: Any) -> bool:
         if not isinstance(obj, Post):
             return False
         if action == "view":
             return await self._may_see(obj)
-        return obj.author_id == self.caller.user_id or await self.may("posts", action)
+        return self.caller.is_self(obj.author_id) or await self.may("posts", action)
 
     async def _may_see(self, post: Post) -> bool:
-        if post.published or post.author_id == self.caller.user_id:
+        if post.published or self.caller.is_self(post.author_id):
             return True
         return await self.may("posts", "view")
 
     async def _require_may(self, action: str, post: Post) -> None:
-        if post.author_id != self.caller.user_id and not await self.may("posts", action):
+        if not self.caller.is_self(post.author_id) and not await self.may("posts", action):
             raise PermissionDenied(
                 f"Only the author, or someone with the posts.{action} permission, may {action} "
                 "this post."

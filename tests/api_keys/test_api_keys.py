@@ -365,3 +365,20 @@ async def test_a_key_is_refused_at_the_admin_login(
         refused = await browser.login(login, key)
         assert refused.status_code == 400
     assert (await client.get("/admin/", headers=key_header(key))).status_code == 302
+
+
+async def test_a_key_holds_its_scopes_not_its_owners_rights_over_their_own_rows(
+    client: httpx2.AsyncClient, office: BackOffice
+) -> None:
+    owner = await clerk(office, ["invoices.view"])
+    person = await bearer(client, "clerk")
+    draft = {"title": "Draft", "body": "Not yet.", "published": False}
+    made = await client.post("/api/posts/", json=draft, headers=person)
+    assert made.status_code == 201, made.text
+    key = key_header((await create_key(client, owner, ["invoices.view"]))["key"])
+    listed = await client.get("/api/posts/", headers=key)
+    assert listed.status_code == 200 and listed.json()["items"] == []
+    assert_problem(await client.get(f"/api/posts/{made.json()['id']}", headers=key), 404)
+    assert_problem(await client.post("/api/posts/", json=draft, headers=key), 403)
+    edit = await client.patch(f"/api/posts/{made.json()['id']}", json={"title": "X"}, headers=key)
+    assert edit.status_code in (403, 404)
