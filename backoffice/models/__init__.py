@@ -4,6 +4,7 @@ from backoffice import db as _db  # noqa: F401  (sets the naming convention befo
 from backoffice.models.audit import AuditEntry, AuditEntryPublic
 from backoffice.models.auth import AdminSession, LoginThrottle, RefreshToken, RevokedAccessToken
 from backoffice.models.common import Page, utcnow
+from backoffice.models.factors import Passkey, RecoveryCode, SignInChallenge, TotpDevice
 from backoffice.models.permissions import (
     ACTIONS,
     Group,
@@ -45,6 +46,7 @@ __all__ = [
     "GroupUpdate",
     "LoginThrottle",
     "Page",
+    "Passkey",
     "PasswordChange",
     "Permission",
     "PermissionPublic",
@@ -52,8 +54,11 @@ __all__ = [
     "PostCreate",
     "PostPublic",
     "PostUpdate",
+    "RecoveryCode",
     "RefreshToken",
     "RevokedAccessToken",
+    "SignInChallenge",
+    "TotpDevice",
     "User",
     "UserAccess",
     "UserAccessPublic",

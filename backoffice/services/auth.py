@@ -21,8 +21,9 @@ from backoffice.services.access import (
     token_fingerprint,
 )
 from backoffice.services.base import Caller, Service
-from backoffice.services.credentials import CredentialService, Lifetimes
+from backoffice.services.credentials import CredentialService, Lifetimes, Origin
 from backoffice.services.mail import Mail, Mailer
+from backoffice.services.second_step import Answer, PendingSignIn, SecondStep
 from backoffice.services.throttle import LoginThrottleService, Quota, ThrottlePolicy
 from backoffice.services.users import BAD_CREDENTIALS, UserService
 
@@ -79,6 +80,10 @@ class AuthService(Service):
             ),
             settings.get_secret_key(),
         )
+
+    @cached_property
+    def second_step(self) -> SecondStep:
+        return SecondStep(self)
 
     @property
     def users(self) -> UserService:
@@ -139,15 +144,48 @@ class AuthService(Service):
 
     # -- the API: access and refresh tokens --------------------------------------------------
 
-    async def login(self, login: str, password: str, *, address: str | None = None) -> TokenPair:
+    async def login(
+        self,
+        login: str,
+        password: str,
+        *,
+        address: str | None = None,
+        user_agent: str | None = None,
+    ) -> TokenPair | PendingSignIn:
+        """Tokens for the password, or (for an account with a second factor) a challenge to
+        answer at ``complete_login``."""
         user = await self.verify_credentials(login, password, address=address)
-        return TokenPair(self._access_token(user), await self.credentials.issue_refresh_token(user))
+        pending = await self.second_step.owed(user)
+        if pending is not None:
+            return pending
+        await self.second_step.signed_in(user, "password")
+        return await self._sign_in(user, Origin(address, user_agent))
+
+    async def complete_login(
+        self,
+        challenge: str,
+        answer: Answer,
+        *,
+        address: str | None = None,
+        user_agent: str | None = None,
+    ) -> TokenPair:
+        """The second step of ``login``: tokens once the answer checks out."""
+        user = await self.second_step.complete(challenge, answer, address=address)
+        return await self._sign_in(user, Origin(address, user_agent))
+
+    async def _sign_in(self, user: User, origin: Origin) -> TokenPair:
+        family = CredentialService.new_family_id()
+        refresh = await self.credentials.issue_refresh_token(user, family_id=family, origin=origin)
+        return TokenPair(self._access_token(user, family), refresh)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """A new pair for a refresh token, which is spent: it works once (see CredentialService)."""
         user, spent = await self.credentials.use_refresh_token(refresh_token)
-        fresh = await self.credentials.issue_refresh_token(user, family_id=spent.family_id)
-        return TokenPair(self._access_token(user), fresh)
+        origin = Origin(spent.address, spent.user_agent)
+        fresh = await self.credentials.issue_refresh_token(
+            user, family_id=spent.family_id, origin=origin
+        )
+        return TokenPair(self._access_token(user, spent.family_id), fresh)
 
     async def logout(self, grant: AccessGrant, refresh_token: str | None) -> None:
         """The access token is refused from now on; the refresh token's family ends."""
@@ -161,13 +199,14 @@ class AuthService(Service):
         connection = await self.session.connection()
         return await read_access_grant(connection, token, secret_key=self.settings.get_secret_key())
 
-    def _access_token(self, user: User) -> IssuedToken:
+    def _access_token(self, user: User, family: str) -> IssuedToken:
         return create_token(
             str(user.id),
             token_type=ACCESS,
             secret_key=self.settings.get_secret_key(),
             lifetime=timedelta(minutes=self.settings.access_token_expire_minutes),
             fingerprint=self._fingerprint(user),
+            family=family,
         )
 
     def _fingerprint(self, user: User) -> str:
@@ -176,11 +215,45 @@ class AuthService(Service):
     # -- the admin: server-side sessions -----------------------------------------------------
 
     async def open_admin_session(
-        self, login: str, password: str, *, address: str | None = None
-    ) -> str:
-        """Sign a staff user in to the admin; returns the opaque key the cookie carries."""
+        self,
+        login: str,
+        password: str,
+        *,
+        address: str | None = None,
+        user_agent: str | None = None,
+    ) -> str | PendingSignIn:
+        """Sign a staff user in to the admin; returns the opaque key the cookie carries, or a
+        challenge (``complete_admin_sign_in``) for an account with a second factor."""
         user = await self.verify_credentials(login, password, address=address, staff_only=True)
-        return await self.credentials.open_admin_session(user)
+        pending = await self.second_step.owed(user)
+        if pending is not None:
+            return pending
+        await self.second_step.signed_in(user, "password")
+        return await self.credentials.open_admin_session(user, Origin(address, user_agent))
+
+    async def complete_admin_sign_in(
+        self,
+        challenge: str,
+        answer: Answer,
+        *,
+        address: str | None = None,
+        user_agent: str | None = None,
+    ) -> str:
+        user = await self.second_step.complete(challenge, answer, address=address)
+        if not user.is_admin:
+            raise AuthenticationFailed(BAD_CREDENTIALS)
+        return await self.credentials.open_admin_session(user, Origin(address, user_agent))
+
+    async def passkey_admin_sign_in(
+        self, ceremony: str, credential: str, *, address: str | None, user_agent: str | None
+    ) -> str:
+        """Passwordless: a passkey alone signs a staff user in (it is two factors in one: the
+        device, and the PIN or fingerprint that unlocks it)."""
+        user = await self.second_step.passkeys(self.caller).verify(ceremony, credential)
+        if not user.is_admin:
+            raise AuthenticationFailed(BAD_CREDENTIALS)
+        await self.second_step.signed_in(user, "passkey")
+        return await self.credentials.open_admin_session(user, Origin(address, user_agent))
 
     async def user_for_admin_session(self, key: object) -> User:
         return await self.credentials.admin_session_user(key)
@@ -193,6 +266,7 @@ class AuthService(Service):
     async def purge_expired(self) -> dict[str, int]:
         """Delete sign-in state that can no longer matter (``backoffice clearsessions``)."""
         counts = await self.credentials.purge_expired()
+        counts["sign_in_challenge"] = await self.second_step.challenges.purge_expired()
         counts["login_throttle"] = await self.throttle.purge_stale()
         return counts
 

@@ -50,6 +50,11 @@ class Caller:
     permissions: set[str] | None = field(default=None, compare=False, repr=False)
     """The user's permission codes, once loaded (by ``Service.may`` or the admin's sign-in
     check); one caller lives for one request or command."""
+    refresh_family: str | None = field(default=None, compare=False, repr=False)
+    """The API sign-in (refresh-token family) the request's access token was issued from."""
+    enrolment_pending: bool = False
+    """Staff signed in while the policy asks them for a second factor they have not set up:
+    until they do, they hold no staff right at any door (``is_admin`` and ``may`` say no)."""
 
     @classmethod
     def operator(cls, door: Door = "cli") -> "Caller":
@@ -63,12 +68,17 @@ class Caller:
     def is_admin(self) -> bool:
         """May enter the admin: the operator, or active staff. What they may do there is
         decided by permissions (``Service.may``)."""
-        return self.trusted or (self.user is not None and self.user.is_admin)
+        return self.trusted or (
+            self.user is not None and self.user.is_admin and not self.enrolment_pending
+        )
 
     @property
     def is_superuser(self) -> bool:
         return self.trusted or (
-            self.user is not None and self.user.is_active and self.user.is_superuser
+            self.user is not None
+            and self.user.is_active
+            and self.user.is_superuser
+            and not self.enrolment_pending
         )
 
     @property
@@ -124,7 +134,7 @@ class Service:
         if caller.is_superuser:
             return True
         user = caller.user
-        if user is None or user.id is None or not user.is_admin:
+        if user is None or user.id is None or not caller.is_admin:
             return False
         if caller.permissions is None:
             caller.permissions = await permission_codes(self.session, user.id)
