@@ -1,6 +1,7 @@
 """Sessions people can see and end: their admin sessions and API sign-ins (refresh-token
 families), with when, from where and how recently each was used."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -140,9 +141,9 @@ class SessionService(Service):
         await audit_account(self.session, self.caller, "sign-out", user, {"sessions": count})
         return count
 
-    async def _rows(self, query: Any) -> list[Any]:
+    async def _rows(self, query: Any) -> "Sequence[Any]":
         connection = await self.session.connection()
-        return list((await connection.execute(query)).all())
+        return (await connection.execute(query)).all()
 
     def _owner(self, user_id: int | None) -> int:
         caller = self.caller
