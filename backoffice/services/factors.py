@@ -21,6 +21,8 @@ from backoffice.services.base import Caller, Service
 from backoffice.services.credentials import CredentialService
 
 AUDIT_TYPE = "users"
+SIGN_IN_AUDIT_TYPE = "sign-ins"
+"""Sign-ins and failed second factors: kept apart from the account's own changes (History)."""
 WRONG_CODE = "That code is not right (or was already used); try the next one."
 NOT_WITH_API_KEY = "Second factors are managed by the account's owner, not with an API key."
 LAST_FACTOR = (
@@ -275,8 +277,14 @@ class SecondFactorService(Service):
 
 
 async def audit_account(
-    session: AsyncSession, caller: Caller, action: str, user: User, changes: dict[str, Any]
+    session: AsyncSession,
+    caller: Caller,
+    action: str,
+    user: User,
+    changes: dict[str, Any],
+    *,
+    object_type: str = AUDIT_TYPE,
 ) -> None:
     """An audit entry about ``user``'s sign-in security (the account itself is the object)."""
     user = await session.get(User, user.id) or user  # a token's snapshot is not in a session
-    await AuditService(session, caller).record(action, AUDIT_TYPE, user, changes)
+    await AuditService(session, caller).record(action, object_type, user, changes)

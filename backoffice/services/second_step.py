@@ -15,6 +15,7 @@ from backoffice.models import User
 from backoffice.services.base import Caller, Door
 from backoffice.services.challenges import SECOND_FACTOR, ChallengeStore
 from backoffice.services.factors import (
+    SIGN_IN_AUDIT_TYPE,
     WRONG_CODE,
     SecondFactorService,
     audit_account,
@@ -92,7 +93,12 @@ class SecondStep:
         if method is None:
             await throttle.record_failure(keys)
             await audit_account(
-                self.session, self._as(user), "mfa-failed", user, {"door": self._door}
+                self.session,
+                self._as(user),
+                "mfa-failed",
+                user,
+                {"door": self._door},
+                object_type=SIGN_IN_AUDIT_TYPE,
             )
             raise AuthenticationFailed(WRONG_CODE).kept()
         await self.challenges.spend(pending)
@@ -103,7 +109,12 @@ class SecondStep:
 
     async def signed_in(self, user: User, method: str) -> None:
         await audit_account(
-            self.session, self._as(user), "sign-in", user, {"door": self._door, "method": method}
+            self.session,
+            self._as(user),
+            "sign-in",
+            user,
+            {"door": self._door, "method": method},
+            object_type=SIGN_IN_AUDIT_TYPE,
         )
 
     async def _check(self, user: User, answer: Answer) -> str | None:
