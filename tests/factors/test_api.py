@@ -4,9 +4,15 @@ policy for unenrolled staff, sessions one can see and end, and a superuser's rem
 import httpx2
 import pytest
 
-from backoffice import BackOffice
+from backoffice import BackOffice, Settings
 from tests.conftest import Account, assert_problem, bearer, make_staff
 from tests.factors.helpers import code, enrol_totp, login
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Every test here runs with the policy on (as in production): staff need a factor."""
+    return settings.model_copy(update={"second_factor_required": True})
 
 
 async def _second_step(client: httpx2.AsyncClient, challenge: str, value: str) -> httpx2.Response:
@@ -89,11 +95,6 @@ async def test_the_totp_secret_is_stored_encrypted(
     async with office.session() as session:
         device = (await session.exec(select(TotpDevice))).one()
     assert secret not in device.encrypted_secret
-
-
-@pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
-    return settings.model_copy(update={"second_factor_required": True})
 
 
 async def test_policy_refuses_staff_routes_until_enrolled(
