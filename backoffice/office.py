@@ -29,6 +29,7 @@ from backoffice.registry import ImproperlyConfigured, Registry, Resource, find_s
 from backoffice.security import HashParameters, PasswordHasher
 from backoffice.services import Caller, PostService, UserService
 from backoffice.services.auth import AuthService
+from backoffice.services.factors import SecondFactorService
 from backoffice.services.groups import GroupService
 from backoffice.services.mail import Mailer
 from backoffice.services.permissions import PermissionService, catalogue
@@ -78,6 +79,10 @@ class BackOffice:
 
     def auth(self, session: AsyncSession, caller: Caller) -> AuthService:
         return AuthService(session, caller, self.hasher, self.settings, self.mailer)
+
+    def factors(self, session: AsyncSession, caller: Caller) -> SecondFactorService:
+        """The second factors of the caller's account (and, for a superuser, removal)."""
+        return SecondFactorService(session, caller, self.settings)
 
     def users(self, session: AsyncSession, caller: Caller) -> UserService:
         return UserService(session, caller, self.hasher, self.mailer)
