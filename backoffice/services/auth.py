@@ -92,7 +92,13 @@ class AuthService(Service):
     # -- checking a password, for both doors -------------------------------------------------
 
     async def verify_credentials(
-        self, login: str, password: str, *, address: str | None, staff_only: bool = False
+        self,
+        login: str,
+        password: str,
+        *,
+        address: str | None,
+        staff_only: bool = False,
+        forget_failures: bool = True,
     ) -> User:
         """The account for these credentials, or ``AuthenticationFailed`` / ``Throttled``.
 
@@ -102,6 +108,10 @@ class AuthService(Service):
         that names none is counted as typed. Unknown accounts, wrong passwords, inactive
         accounts and (for the admin) non-staff accounts all get the same answer, after the
         same work (one lookup, one verification).
+
+        With ``forget_failures`` false the account's count stays: a sign-in that still owes
+        its second factor is not done, and a right password must not buy fresh guesses at
+        the code (``forget_failures`` runs once the sign-in is complete).
         """
         if len(password) > PASSWORD_MAX_LENGTH:
             # No stored password is this long: refuse before hashing a huge input.
@@ -116,9 +126,15 @@ class AuthService(Service):
         except AuthenticationFailed:
             await self.throttle.record_failure(keys)
             raise AuthenticationFailed(BAD_CREDENTIALS).kept() from None
-        if keys[0].key in on_record:
+        if forget_failures and keys[0].key in on_record:
             await self.throttle.reset(keys[:1])  # the account's count; the address's stays
         return user
+
+    async def forget_failures(self, user: User, address: str | None) -> None:
+        """A complete sign-in: the account's failure count (not the address's) is reset."""
+        keys = self.throttle.keys("", address, user_id=user.id)
+        if keys[0].key in await self.throttle.check(keys):
+            await self.throttle.reset(keys[:1])
 
     # -- registration ------------------------------------------------------------------------
 
@@ -154,10 +170,13 @@ class AuthService(Service):
     ) -> TokenPair | PendingSignIn:
         """Tokens for the password, or (for an account with a second factor) a challenge to
         answer at ``complete_login``."""
-        user = await self.verify_credentials(login, password, address=address)
+        user = await self.verify_credentials(
+            login, password, address=address, forget_failures=False
+        )
         pending = await self.second_step.owed(user)
         if pending is not None:
             return pending
+        await self.forget_failures(user, address)
         await self.second_step.signed_in(user, "password")
         return await self._sign_in(user, Origin(address, user_agent))
 
@@ -224,10 +243,13 @@ class AuthService(Service):
     ) -> str | PendingSignIn:
         """Sign a staff user in to the admin; returns the opaque key the cookie carries, or a
         challenge (``complete_admin_sign_in``) for an account with a second factor."""
-        user = await self.verify_credentials(login, password, address=address, staff_only=True)
+        user = await self.verify_credentials(
+            login, password, address=address, staff_only=True, forget_failures=False
+        )
         pending = await self.second_step.owed(user)
         if pending is not None:
             return pending
+        await self.forget_failures(user, address)
         await self.second_step.signed_in(user, "password")
         return await self.credentials.open_admin_session(user, Origin(address, user_agent))
 

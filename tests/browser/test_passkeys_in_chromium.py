@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from backoffice import BackOffice
 from tests.browser.conftest import _prepare, _run_in_own_thread, live_settings
 from tests.browser.test_admin_in_chromium import sign_in
+from tests.factors.helpers import code
 from tests.servers import ServerThread
 
 pytestmark = pytest.mark.browser
@@ -97,3 +98,21 @@ def test_a_passkey_is_registered_and_signs_in_to_the_admin(authenticated_page: P
     # Sessions: the Security page lists them, this one marked.
     page.goto("/admin/security")
     expect(page.locator("#session-list [data-current]")).to_have_count(1)
+
+
+def test_an_authenticator_app_is_set_up_from_its_qr_page(authenticated_page: Page) -> None:
+    page = authenticated_page
+    sign_in(page, "root")
+    page.goto("/admin/security")
+    page.locator("#totp-start").click()
+    expect(page.locator("#totp-qr svg")).to_be_visible()
+    if SCREENSHOTS:
+        for width in (1366, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=f"{SCREENSHOTS}/security-totp-{width}.png", full_page=True)
+        page.set_viewport_size({"width": 1366, "height": 900})
+    secret = page.locator("#totp-secret").inner_text()
+    page.fill("#totp-code", code(secret, -1))
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("[data-recovery-code]")).to_have_count(10)
+    expect(page.locator("#totp-on")).to_be_visible()

@@ -170,3 +170,17 @@ async def test_openapi_describes_both_steps(client: httpx2.AsyncClient) -> None:
     login_schema = spec["paths"]["/api/auth/login"]["post"]["responses"]["200"]
     assert "SecondFactorRequired" in str(login_schema) and "Token" in str(login_schema)
     assert "/api/auth/login/second-factor" in spec["paths"]
+
+
+async def test_a_right_password_buys_no_fresh_guesses_at_the_code(
+    client: httpx2.AsyncClient, alice: Account, office: BackOffice
+) -> None:
+    await enrol_totp(client, await bearer(client, "alice"))
+    limit = office.settings.login_throttle_account_failures
+    challenge = (await login(client, "alice")).json()["challenge"]
+    for _ in range(limit - 1):
+        assert_problem(await _second_step(client, challenge, "000000"), 401)
+    # Starting again with the right password does not reset the count.
+    challenge = (await login(client, "alice")).json()["challenge"]
+    assert_problem(await _second_step(client, challenge, "000000"), 401)
+    assert_problem(await _second_step(client, challenge, "000000"), 429)
