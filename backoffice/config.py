@@ -104,6 +104,14 @@ class Settings(BaseSettings):
     admin_session_idle_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     """An admin session unused for this long ends."""
 
+    second_factor_required: bool | None = None
+    """Staff and superusers must have a second factor (an authenticator app or a passkey):
+    one without is sent to enrolment after the password and can do nothing else until done.
+    Unset: on in production, off otherwise."""
+
+    second_factor_challenge_seconds: int = Field(default=300, ge=30, le=3600)
+    """How long a sign-in waits for its second step (and a passkey ceremony for its answer)."""
+
     password_reset_page: str | None = None
     """Path on ``base_url`` of the page that takes a reset token (``?token=…``). Default: the
     admin's page; point it at your own front end's page if you have one."""
@@ -258,6 +266,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def requires_second_factor(self) -> bool:
+        if self.second_factor_required is None:
+            return self.is_production
+        return self.second_factor_required
 
     @property
     def reset_page_path(self) -> str:

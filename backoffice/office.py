@@ -32,6 +32,7 @@ from backoffice.security.api_keys import derive_hash_key
 from backoffice.services import Caller, PostService, UserService
 from backoffice.services.api_keys import ApiKeyPolicy, ApiKeyService
 from backoffice.services.auth import AuthService
+from backoffice.services.factors import SecondFactorService
 from backoffice.services.groups import GroupService
 from backoffice.services.mail import Mailer
 from backoffice.services.permissions import PermissionService, catalogue
@@ -81,6 +82,10 @@ class BackOffice:
 
     def auth(self, session: AsyncSession, caller: Caller) -> AuthService:
         return AuthService(session, caller, self.hasher, self.settings, self.mailer)
+
+    def factors(self, session: AsyncSession, caller: Caller) -> SecondFactorService:
+        """The second factors of the caller's account (and, for a superuser, removal)."""
+        return SecondFactorService(session, caller, self.settings)
 
     def users(self, session: AsyncSession, caller: Caller) -> UserService:
         return UserService(session, caller, self.hasher, self.mailer)

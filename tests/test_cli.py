@@ -22,6 +22,7 @@ from backoffice import BackOffice, Settings, migrate
 from backoffice.errors import AuthenticationFailed
 from backoffice.models import User
 from backoffice.services import Caller
+from backoffice.services.audit import AuditService
 from tests.conftest import TEST_SECRET_KEY
 from tests.servers import free_port
 
@@ -281,6 +282,46 @@ async def test_changepassword_through_the_service(migrated: Cli, empty_db: Setti
     unknown = migrated.refused("changepassword", "nobody", "--no-input", "--password", STRONG)
     assert "nobody" in unknown
     await authenticate(empty_db, "bob", scripted)  # unchanged by the refusals
+
+
+# -- removesecondfactors ----------------------------------------------------------------------
+
+
+async def test_removesecondfactors_removes_them_ends_sessions_and_is_audited(
+    migrated: Cli, empty_db: Settings
+) -> None:
+    from backoffice.services.factors import has_second_factor
+    from tests.factors.helpers import code
+
+    migrated.ok(
+        "createsuperuser", "--no-input", "--email", "bob@example.com", "--username", "bob",
+        "--password", STRONG,
+    )  # fmt: skip
+    office = BackOffice(empty_db)
+    try:
+        async with office.session() as session:
+            bob = (await session.exec(select(User))).one()
+            factors = office.factors(session, Caller(user=bob, door="api"))
+            setup = await factors.start_totp()
+            await factors.confirm_totp(code(setup.secret))
+            key = await office.auth(
+                session, Caller.anonymous("admin")
+            ).credentials.open_admin_session(bob)
+        done = migrated.ok("removesecondfactors", "BOB")
+        assert "Second factors removed for 'bob'" in done.stdout
+        async with office.session() as session:
+            assert bob.id is not None
+            assert not await has_second_factor(session, bob.id)
+            auth = office.auth(session, Caller.anonymous("admin"))
+            with pytest.raises(AuthenticationFailed):
+                await auth.user_for_admin_session(key)
+            page = await AuditService(session, Caller.operator()).list(object_id=str(bob.id))
+            entries = [(entry.action, entry.actor, entry.door) for entry in page.items]
+        assert ("mfa-remove", "operator", "cli") in entries
+        assert setup.secret not in done.stdout
+    finally:
+        await office.dispose()
+    assert "nobody" in migrated.refused("removesecondfactors", "nobody")
 
 
 # -- configuration ---------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from backoffice.admin.pages import install_pages
 from backoffice.admin.password_reset import password_reset_routes
 from backoffice.admin.resources import ResourceAdmin
 from backoffice.admin.routes import restrict_routes
+from backoffice.admin.security import security_routes
+from backoffice.admin.sign_in import sign_in_routes
 from backoffice.admin.views import ServiceModelView
 from backoffice.resources import resource_dir
 
@@ -60,6 +62,8 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     install_export(admin)  # streamed, secret-free; SQLAdmin's own is never reachable
     auth_backend.admin = admin
     admin.admin.router.routes.extend(password_reset_routes(office, admin))
+    admin.admin.router.routes.extend(sign_in_routes(office, admin, auth_backend))
+    admin.admin.router.routes.extend(security_routes(admin, office))
     install_pages(admin)
     admin.admin.router.routes.extend(api_key_routes(admin))
     admin.admin.router.routes.extend(choices_routes(admin))  # relation search (choices.py)

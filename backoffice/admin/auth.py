@@ -12,6 +12,8 @@ from backoffice.errors import AuthenticationFailed, InvalidInput, Throttled
 from backoffice.services import Caller
 from backoffice.services.auth import AuthService
 from backoffice.services.base import permission_codes
+from backoffice.services.factors import SecondFactorService
+from backoffice.services.second_step import PendingSignIn
 
 if TYPE_CHECKING:
     from sqladmin import Admin
@@ -21,6 +23,10 @@ if TYPE_CHECKING:
 
 SESSION_COOKIE = "backoffice_admin"
 SESSION_KEY = "sid"
+PENDING_KEY = "second_factor"
+"""The session holds the challenge of a sign-in whose password was right, until its second
+factor is given (the cookie is signed; the challenge itself is single-use and short-lived)."""
+ENROL_FIRST = "Set up a second factor to continue: staff accounts need one."
 
 
 class AdminAuth(AuthenticationBackend):
@@ -48,16 +54,32 @@ class AdminAuth(AuthenticationBackend):
         login, password = form.get("username"), form.get("password")
         if not isinstance(login, str) or not isinstance(password, str) or not login or not password:
             return False
-        address = request.client.host if request.client else None
         try:
             async with self.office.session() as session:
-                key = await self._auth(session).open_admin_session(login, password, address=address)
+                result = await self._auth(session).open_admin_session(
+                    login,
+                    password,
+                    address=client_address(request),
+                    user_agent=request.headers.get("user-agent"),
+                )
         except Throttled as exc:
             return await self._login_page(
                 request, exc.detail, 429, {"Retry-After": str(exc.retry_after)}
             )
         except (AuthenticationFailed, InvalidInput):
             return False
+        if isinstance(result, PendingSignIn):
+            request.session.clear()
+            request.session[PENDING_KEY] = result.challenge
+            new_csrf_token(request.session)
+            target = request.url_for("admin:login_second_factor").include_query_params(
+                **({"next": request.query_params["next"]} if "next" in request.query_params else {})
+            )
+            return RedirectResponse(target, status_code=302)
+        return self.signed_in(request, result)
+
+    def signed_in(self, request: Request, key: str) -> Response:
+        """Start the admin session ``key`` in this browser and go where the person was going."""
         request.session.clear()
         request.session[SESSION_KEY] = key
         new_csrf_token(request.session)  # a token seen before sign-in is worthless after it
@@ -83,7 +105,13 @@ class AdminAuth(AuthenticationBackend):
                     None if user.is_superuser else await permission_codes(session, user.id)
                 )
                 caller = Caller(user=user, door="admin", permissions=permissions)
-                actions = await self._resource_actions(session, caller)
+                factors = SecondFactorService(session, caller, self.office.settings)
+                caller.enrolment_pending = await factors.enrolment_pending(user)
+                actions = (
+                    {}
+                    if caller.enrolment_pending
+                    else await self._resource_actions(session, caller)
+                )
         except AuthenticationFailed:
             request.session.pop(SESSION_KEY, None)
             if request.method == "GET":
@@ -95,6 +123,12 @@ class AdminAuth(AuthenticationBackend):
         request.state.user = user
         request.state.permissions = permissions
         request.state.resource_actions = actions
+        request.state.enrolment_pending = caller.enrolment_pending
+        if caller.enrolment_pending and not _is_security_page(request):
+            # Nothing but enrolment until a second factor is set up (the policy).
+            if request.method == "GET":
+                return RedirectResponse(request.url_for("admin:security"), status_code=302)
+            return Response(ENROL_FIRST, status_code=403, media_type="text/plain")
         return True
 
     async def _resource_actions(
@@ -141,4 +175,15 @@ def admin_caller(request: Request) -> Caller:
         user=request.state.user,
         door="admin",
         permissions=getattr(request.state, "permissions", None),
+        enrolment_pending=getattr(request.state, "enrolment_pending", False),
     )
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _is_security_page(request: Request) -> bool:
+    """The pages an account waiting for enrolment may use: its own Security page."""
+    security = request.url_for("admin:security").path
+    return request.url.path == security or request.url.path.startswith(f"{security}/")

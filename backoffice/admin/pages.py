@@ -12,7 +12,9 @@ from starlette.routing import Route
 
 from backoffice.admin.dashboard import dashboard_route
 from backoffice.admin.history import history_routes, may_read_history
+from backoffice.admin.security import may_manage_security
 from backoffice.admin.set_password import may_set_password, set_password_routes
+from backoffice.admin.users import UserAdmin
 from backoffice.admin.views import ServiceModelView
 
 
@@ -49,6 +51,9 @@ def object_links(admin: Admin) -> Callable[[Request, Any, Any], list[Link]]:
         if may_set_password(view, request):
             url = request.url_for("admin:set_password", identity=view.identity, pk=pk)
             found.append(Link("Set password", str(url), "fa-solid fa-key"))
+        if isinstance(view, UserAdmin) and may_manage_security(request):
+            url = request.url_for("admin:user_security", identity=view.identity, pk=pk)
+            found.append(Link("Sign-in security", str(url), "fa-solid fa-shield-halved"))
         return found
 
     return links

@@ -64,6 +64,18 @@ ALLOWED: dict[str, Allowed] = {
     "api_keys": Allowed("/api-keys", _m("GET", "HEAD", "POST"), ours=True),
     "api_keys_revoke": Allowed("/api-keys/revoke", _m("POST"), ours=True),
     "relation_choices": Allowed("/{identity}/choices/{field}", _m("GET", "HEAD"), ours=True),
+    # second factors, passkeys and sessions (sign_in.py, security.py)
+    "login_second_factor": Allowed("/login/second-factor", _m("GET", "HEAD", "POST"), ours=True),
+    "login_second_factor_passkey_options": Allowed(
+        "/login/second-factor/passkey-options", _m("POST"), ours=True
+    ),
+    "login_passkey_options": Allowed("/login/passkey-options", _m("POST"), ours=True),
+    "login_passkey": Allowed("/login/passkey", _m("POST"), ours=True),
+    "security": Allowed("/security", _m("GET", "HEAD"), ours=True),
+    "security_action": Allowed("/security/{action}", _m("POST"), ours=True),
+    "user_security": Allowed(
+        "/{identity}/security/{pk:path}", _m("GET", "HEAD", "POST"), ours=True
+    ),
 }
 """Route name -> what it must look like. Every other route of the admin is dropped."""
 

@@ -1,5 +1,6 @@
 """``/auth``: tokens for credentials, refreshing and signing out, password reset."""
 
+import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, Response, status
@@ -11,6 +12,7 @@ from backoffice.api.problems import problem_responses
 from backoffice.models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from backoffice.models.users import EMAIL_MAX_LENGTH
 from backoffice.services.auth import TokenPair
+from backoffice.services.second_step import Answer, PendingSignIn
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -25,6 +27,42 @@ class Token(BaseModel):
     """Seconds until the access token expires."""
     refresh_token: str
     """Spend it at ``/auth/refresh`` for a new pair; it works once."""
+
+
+class SecondFactorRequired(BaseModel):
+    """The password was right; the account has a second factor. Send ``challenge`` with a
+    code (or a passkey assertion) to ``/auth/login/second-factor`` within ``expires_in``
+    seconds to get the tokens."""
+
+    second_factor_required: Literal[True] = True
+    challenge: str
+    methods: list[Literal["totp", "passkey", "recovery_code"]]
+    expires_in: int
+
+
+class PasskeyAssertion(BaseModel):
+    ceremony: str = Field(min_length=1, max_length=200)
+    """The ``ceremony`` of ``/auth/login/passkey-options``."""
+    credential: dict[str, object]
+    """``PublicKeyCredential.toJSON()`` of the browser's ``navigator.credentials.get``."""
+
+
+class SecondFactorLogin(BaseModel):
+    challenge: str = Field(min_length=1, max_length=200)
+    code: str | None = Field(default=None, min_length=1, max_length=40)
+    """A code from the authenticator app, or a recovery code."""
+    passkey: PasskeyAssertion | None = None
+
+
+class ChallengeRequest(BaseModel):
+    challenge: str = Field(min_length=1, max_length=200)
+
+
+class PasskeyOptions(BaseModel):
+    ceremony: str
+    """Send it back with the browser's answer."""
+    options: dict[str, object]
+    """``PublicKeyCredentialRequestOptions`` as JSON (``parseRequestOptionsFromJSON``)."""
 
 
 class RefreshRequest(BaseModel):
@@ -78,17 +116,69 @@ async def login_form(
     )
 
 
-@router.post("/login", response_model=Token, responses=problem_responses(401, 422, 429))
+@router.post(
+    "/login",
+    response_model=Token | SecondFactorRequired,
+    responses=problem_responses(401, 422, 429),
+)
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends(login_form)],
     auth: AuthServiceDep,
     request: Request,
     response: Response,
-) -> Token:
+) -> Token | SecondFactorRequired:
     """OAuth2 password flow: ``username`` is the email or the username. Repeated failures for
-    one account or from one address answer 429 with ``Retry-After``."""
-    pair = await auth.login(form.username, form.password, address=client_address(request))
+    one account or from one address answer 429 with ``Retry-After``.
+
+    Step one of two for an account with a second factor: the answer is then a short-lived,
+    single-use ``challenge`` instead of tokens; send it to ``/auth/login/second-factor``."""
+    result = await auth.login(
+        form.username,
+        form.password,
+        address=client_address(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    if isinstance(result, PendingSignIn):
+        response.headers.update(NO_STORE)
+        return SecondFactorRequired(
+            challenge=result.challenge,
+            methods=result.methods,
+            expires_in=result.expires_in,
+        )
+    return _token(result, response)
+
+
+@router.post(
+    "/login/second-factor", response_model=Token, responses=problem_responses(401, 422, 429)
+)
+async def login_second_factor(
+    data: SecondFactorLogin, auth: AuthServiceDep, request: Request, response: Response
+) -> Token:
+    """Step two: the ``challenge`` of ``/auth/login`` with a ``code`` (authenticator app or
+    recovery code) or a ``passkey`` assertion gives the tokens. The challenge works once; a
+    wrong code counts in the same throttle as a wrong password (429 with ``Retry-After``)."""
+    passkey = data.passkey
+    answer = Answer(
+        code=data.code,
+        passkey_ceremony=passkey.ceremony if passkey else None,
+        passkey_credential=json.dumps(passkey.credential) if passkey else None,
+    )
+    pair = await auth.complete_login(
+        data.challenge,
+        answer,
+        address=client_address(request),
+        user_agent=request.headers.get("user-agent"),
+    )
     return _token(pair, response)
+
+
+@router.post(
+    "/login/passkey-options", response_model=PasskeyOptions, responses=problem_responses(401, 422)
+)
+async def login_passkey_options(data: ChallengeRequest, auth: AuthServiceDep) -> PasskeyOptions:
+    """For step two with a passkey: options for the browser's ``navigator.credentials.get``."""
+    options, ceremony = await auth.second_step.passkey_options(data.challenge)
+    return PasskeyOptions(ceremony=ceremony, options=json.loads(options))
 
 
 @router.post("/refresh", response_model=Token, responses=problem_responses(401, 422))

@@ -21,6 +21,7 @@ from backoffice.services import Caller, PostService, UserService
 from backoffice.services.access import AccessGrant, read_access_grant
 from backoffice.services.auth import AuthService
 from backoffice.services.base import Service
+from backoffice.services.factors import has_second_factor
 from backoffice.services.groups import GroupService
 from backoffice.services.permissions import PermissionService
 
@@ -46,6 +47,11 @@ def client_address(request: Request) -> str | None:
 
 
 OfficeDep = Annotated["BackOffice", Depends(get_office)]
+
+ENROL_FIRST = (
+    "Staff accounts need a second factor: set one up first (POST /auth/second-factors/totp, "
+    "then /auth/second-factors/totp/confirm)."
+)
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
@@ -97,11 +103,18 @@ async def get_caller(request: Request, token: TokenDep, session: SessionDep) -> 
     services/access.py). A token of an inactive account is refused, so this user is active.
 
     An API key (``Authorization: Bearer bok_…``; never read from the query string) gives its
-    owner narrowed to the key's scopes (services/api_key_access.py)."""
+    owner narrowed to the key's scopes (services/api_key_access.py). Staff whom the policy asks
+    for a second factor they lack come with ``enrolment_pending``."""
     if token and looks_like_api_key(token):
         auth = office_of(request).auth(session, Caller.anonymous("api"))
         return await auth.caller_for_api_key(token, address=client_address(request))
-    return Caller(user=(await _verify_token(request, token, session)).user, door="api")
+    grant = await _verify_token(request, token, session)
+    caller = Caller(user=grant.user, door="api", refresh_family=grant.claims.family)
+    user = grant.user
+    if user.is_admin and office_of(request).settings.requires_second_factor:
+        assert user.id is not None
+        caller.enrolment_pending = not await has_second_factor(session, user.id)
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
@@ -135,7 +148,9 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 async def require_admin(caller: CallerDep) -> User:
     """Active staff or superuser (what they may do, their permissions say)."""
-    if caller.user is None or not caller.user.is_admin:
+    if caller.enrolment_pending:
+        raise PermissionDenied(ENROL_FIRST)
+    if caller.user is None or not caller.is_admin:
         raise PermissionDenied("This operation is for staff only.")
     return caller.user
 
@@ -149,6 +164,8 @@ def require_permission(resource: str, action: Action) -> Any:
     answers 403 before any work is done and documents the route."""
 
     async def dependency(caller: CallerDep, session: SessionDep) -> Caller:
+        if caller.enrolment_pending:
+            raise PermissionDenied(ENROL_FIRST)
         if not await Service(session, caller).may(resource, action):
             raise PermissionDenied(f"You need the {resource}.{action} permission for this.")
         return caller

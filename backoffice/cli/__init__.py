@@ -18,6 +18,7 @@ from backoffice.cli.accounts import (
     SUPERUSER_PASSWORD_ENV,
     cmd_changepassword,
     cmd_createsuperuser,
+    cmd_removesecondfactors,
 )
 from backoffice.cli.api_keys import add_api_key_commands
 from backoffice.cli.common import (
@@ -191,6 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
     change.add_argument("--password", help=f"prefer ${NEW_PASSWORD_ENV}")
     change.add_argument("--no-input", action="store_true", help="never prompt; fail instead")
     change.set_defaults(handler=cmd_changepassword)
+
+    lost = commands.add_parser(
+        "removesecondfactors",
+        help="remove a user's second factors (a lost phone)",
+        description="Remove a user's authenticator app, passkeys and recovery codes, and end "
+        "every session and token of theirs; they set up a new factor at their next sign-in. "
+        "Written to the audit log.",
+    )
+    lost.add_argument("login", metavar="USERNAME_OR_EMAIL")
+    lost.set_defaults(handler=cmd_removesecondfactors)
 
     clear = commands.add_parser(
         "clearsessions",

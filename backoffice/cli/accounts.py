@@ -1,4 +1,4 @@
-"""``backoffice createsuperuser`` and ``backoffice changepassword``."""
+"""``backoffice createsuperuser``, ``changepassword`` and ``removesecondfactors``."""
 
 import argparse
 import asyncio
@@ -139,6 +139,30 @@ def _finder(login: str) -> Callable[[BackOffice, AsyncSession], Awaitable[User]]
         return user
 
     return find
+
+
+# -- removesecondfactors --------------------------------------------------------------------
+
+
+def cmd_removesecondfactors(settings: Settings, args: argparse.Namespace) -> int:
+    """A lost phone: the user's authenticator app, passkeys and recovery codes are removed and
+    every session and token ends; they set up a new factor at their next sign-in. Audited."""
+    try:
+        user = asyncio.run(_remove_second_factors(settings, args.login))
+    except DomainError as exc:
+        _report_domain(exc)
+        return EXIT_FAILED
+    print(f"Second factors removed for {user.username!r}; their sessions and tokens have ended.")
+    return EXIT_OK
+
+
+async def _remove_second_factors(settings: Settings, login: str) -> User:
+    async def remove(office: BackOffice, session: AsyncSession) -> User:
+        user = await _finder(login)(office, session)
+        assert user.id is not None
+        return await office.factors(session, CALLER).remove_all(user.id)
+
+    return await _unit_of_work(settings, remove)
 
 
 # -- reporting refusals ----------------------------------------------------------------------

@@ -5,6 +5,7 @@ from backoffice.models.api_keys import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiK
 from backoffice.models.audit import AuditEntry, AuditEntryPublic
 from backoffice.models.auth import AdminSession, LoginThrottle, RefreshToken, RevokedAccessToken
 from backoffice.models.common import Page, utcnow
+from backoffice.models.factors import Passkey, RecoveryCode, SignInChallenge, TotpDevice
 from backoffice.models.permissions import (
     ACTIONS,
     Group,
@@ -50,6 +51,7 @@ __all__ = [
     "GroupUpdate",
     "LoginThrottle",
     "Page",
+    "Passkey",
     "PasswordChange",
     "Permission",
     "PermissionPublic",
@@ -57,8 +59,11 @@ __all__ = [
     "PostCreate",
     "PostPublic",
     "PostUpdate",
+    "RecoveryCode",
     "RefreshToken",
     "RevokedAccessToken",
+    "SignInChallenge",
+    "TotpDevice",
     "User",
     "UserAccess",
     "UserAccessPublic",

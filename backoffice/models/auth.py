@@ -23,6 +23,9 @@ class RefreshToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    address: str | None = Field(default=None, max_length=64)
+    """The client address of the sign-in that started the family (shown to its owner)."""
+    user_agent: str | None = Field(default=None, max_length=200)
 
 
 class RevokedAccessToken(SQLModel, table=True):
@@ -46,6 +49,9 @@ class AdminSession(SQLModel, table=True):
     last_seen_at: datetime = created_at_field()
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    address: str | None = Field(default=None, max_length=64)
+    """Where the sign-in came from, shown to the session's owner on their Security page."""
+    user_agent: str | None = Field(default=None, max_length=200)
 
 
 class LoginThrottle(SQLModel, table=True):

@@ -25,6 +25,8 @@ class TokenClaims:
     issued_at: datetime
     expires_at: datetime
     fingerprint: str
+    family: str | None = None
+    """The sign-in (refresh-token family) the token was issued from: it ends with it."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,13 @@ class IssuedToken:
 
 
 def create_token(
-    subject: str, *, token_type: str, secret_key: str, lifetime: timedelta, fingerprint: str
+    subject: str,
+    *,
+    token_type: str,
+    secret_key: str,
+    lifetime: timedelta,
+    fingerprint: str,
+    family: str | None = None,
 ) -> IssuedToken:
     now = datetime.now(UTC).replace(microsecond=0)
     expires = now + lifetime
@@ -48,8 +56,10 @@ def create_token(
         "exp": expires,
         "pwd": fingerprint,
     }
+    if family is not None:
+        payload["fam"] = family
     token = jwt.encode(payload, secret_key, algorithm=ALGORITHM)
-    claims = TokenClaims(subject, token_type, jti, now, expires, fingerprint)
+    claims = TokenClaims(subject, token_type, jti, now, expires, fingerprint, family)
     return IssuedToken(token, int(lifetime.total_seconds()), claims)
 
 
@@ -66,7 +76,10 @@ def decode_token(token: str, *, token_type: str, secret_key: str) -> TokenClaims
     if payload.get("type") != token_type:
         raise InvalidToken(f"expected a token of type {token_type!r}")
     subject, jti, fingerprint = payload.get("sub"), payload.get("jti"), payload.get("pwd")
-    if not all(isinstance(value, str) for value in (subject, jti, fingerprint)):
+    family = payload.get("fam")
+    if not all(isinstance(value, str) for value in (subject, jti, fingerprint)) or not (
+        family is None or (isinstance(family, str) and len(family) <= 32)
+    ):
         raise InvalidToken("malformed claims")
     return TokenClaims(
         subject=str(subject),
@@ -75,4 +88,5 @@ def decode_token(token: str, *, token_type: str, secret_key: str) -> TokenClaims
         issued_at=datetime.fromtimestamp(payload["iat"], UTC),
         expires_at=datetime.fromtimestamp(payload["exp"], UTC),
         fingerprint=str(fingerprint),
+        family=family,
     )

@@ -23,9 +23,16 @@ INVALID_TOKEN = "Could not validate credentials."  # noqa: S105 (a message)
 _users = User.__table__  # type: ignore[attr-defined]
 _revoked = RevokedAccessToken.__table__  # type: ignore[attr-defined]
 # Built once: SQLAlchemy would otherwise rebuild it and compute its cache key on every request.
-_LOOKUP = select(_users, exists().where(_revoked.c.jti == bindparam("jti")).label("revoked")).where(
-    _users.c.id == bindparam("user_id")
-)
+# A token is refused when its own jti, or its sign-in's family marker, is on the revoked list.
+_LOOKUP = select(
+    _users,
+    exists().where(_revoked.c.jti.in_([bindparam("jti"), bindparam("family")])).label("revoked"),
+).where(_users.c.id == bindparam("user_id"))
+
+
+def family_marker(family_id: str) -> str:
+    """The revoked-list entry that ends every access token issued from one sign-in."""
+    return f"fam:{family_id}"
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,10 @@ async def read_access_grant(
         raise AuthenticationFailed(INVALID_TOKEN) from exc
     if not 1 <= user_id <= MAX_ID:
         raise AuthenticationFailed(INVALID_TOKEN)
-    result = await connection.execute(_LOOKUP, {"user_id": user_id, "jti": claims.jti})
+    family = family_marker(claims.family) if claims.family else claims.jti
+    result = await connection.execute(
+        _LOOKUP, {"user_id": user_id, "jti": claims.jti, "family": family}
+    )
     row = result.mappings().first()
     if (
         row is None

@@ -23,8 +23,9 @@ from backoffice.services.access import (
 )
 from backoffice.services.api_key_access import INVALID_KEY, read_api_key_grant
 from backoffice.services.base import Caller, Service
-from backoffice.services.credentials import CredentialService, Lifetimes
+from backoffice.services.credentials import CredentialService, Lifetimes, Origin
 from backoffice.services.mail import Mail, Mailer
+from backoffice.services.second_step import Answer, PendingSignIn, SecondStep
 from backoffice.services.throttle import LoginThrottleService, Quota, ThrottlePolicy
 from backoffice.services.users import BAD_CREDENTIALS, UserService
 
@@ -82,6 +83,10 @@ class AuthService(Service):
             settings.get_secret_key(),
         )
 
+    @cached_property
+    def second_step(self) -> SecondStep:
+        return SecondStep(self)
+
     @property
     def users(self) -> UserService:
         return UserService(self.session, self.caller, self.hasher)
@@ -89,7 +94,13 @@ class AuthService(Service):
     # -- checking a password, for both doors -------------------------------------------------
 
     async def verify_credentials(
-        self, login: str, password: str, *, address: str | None, staff_only: bool = False
+        self,
+        login: str,
+        password: str,
+        *,
+        address: str | None,
+        staff_only: bool = False,
+        forget_failures: bool = True,
     ) -> User:
         """The account for these credentials, or ``AuthenticationFailed`` / ``Throttled``.
 
@@ -99,6 +110,10 @@ class AuthService(Service):
         that names none is counted as typed. Unknown accounts, wrong passwords, inactive
         accounts and (for the admin) non-staff accounts all get the same answer, after the
         same work (one lookup, one verification).
+
+        With ``forget_failures`` false the account's count stays: a sign-in that still owes
+        its second factor is not done, and a right password must not buy fresh guesses at
+        the code (``forget_failures`` runs once the sign-in is complete).
         """
         if len(password) > PASSWORD_MAX_LENGTH:
             # No stored password is this long: refuse before hashing a huge input.
@@ -113,9 +128,15 @@ class AuthService(Service):
         except AuthenticationFailed:
             await self.throttle.record_failure(keys)
             raise AuthenticationFailed(BAD_CREDENTIALS).kept() from None
-        if keys[0].key in on_record:
+        if forget_failures and keys[0].key in on_record:
             await self.throttle.reset(keys[:1])  # the account's count; the address's stays
         return user
+
+    async def forget_failures(self, user: User, address: str | None) -> None:
+        """A complete sign-in: the account's failure count (not the address's) is reset."""
+        keys = self.throttle.keys("", address, user_id=user.id)
+        if keys[0].key in await self.throttle.check(keys):
+            await self.throttle.reset(keys[:1])
 
     # -- registration ------------------------------------------------------------------------
 
@@ -141,15 +162,51 @@ class AuthService(Service):
 
     # -- the API: access and refresh tokens --------------------------------------------------
 
-    async def login(self, login: str, password: str, *, address: str | None = None) -> TokenPair:
-        user = await self.verify_credentials(login, password, address=address)
-        return TokenPair(self._access_token(user), await self.credentials.issue_refresh_token(user))
+    async def login(
+        self,
+        login: str,
+        password: str,
+        *,
+        address: str | None = None,
+        user_agent: str | None = None,
+    ) -> TokenPair | PendingSignIn:
+        """Tokens for the password, or (for an account with a second factor) a challenge to
+        answer at ``complete_login``."""
+        user = await self.verify_credentials(
+            login, password, address=address, forget_failures=False
+        )
+        pending = await self.second_step.owed(user)
+        if pending is not None:
+            return pending
+        await self.forget_failures(user, address)
+        await self.second_step.signed_in(user, "password")
+        return await self._sign_in(user, Origin(address, user_agent))
+
+    async def complete_login(
+        self,
+        challenge: str,
+        answer: Answer,
+        *,
+        address: str | None = None,
+        user_agent: str | None = None,
+    ) -> TokenPair:
+        """The second step of ``login``: tokens once the answer checks out."""
+        user = await self.second_step.complete(challenge, answer, address=address)
+        return await self._sign_in(user, Origin(address, user_agent))
+
+    async def _sign_in(self, user: User, origin: Origin) -> TokenPair:
+        family = CredentialService.new_family_id()
+        refresh = await self.credentials.issue_refresh_token(user, family_id=family, origin=origin)
+        return TokenPair(self._access_token(user, family), refresh)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """A new pair for a refresh token, which is spent: it works once (see CredentialService)."""
         user, spent = await self.credentials.use_refresh_token(refresh_token)
-        fresh = await self.credentials.issue_refresh_token(user, family_id=spent.family_id)
-        return TokenPair(self._access_token(user), fresh)
+        origin = Origin(spent.address, spent.user_agent)
+        fresh = await self.credentials.issue_refresh_token(
+            user, family_id=spent.family_id, origin=origin
+        )
+        return TokenPair(self._access_token(user, spent.family_id), fresh)
 
     async def logout(self, grant: AccessGrant, refresh_token: str | None) -> None:
         """The access token is refused from now on; the refresh token's family ends."""
@@ -179,13 +236,14 @@ class AuthService(Service):
             raise AuthenticationFailed(INVALID_KEY).kept() from None
         return Caller(user=grant.user, door="api", api_key_id=grant.key_id, scopes=grant.scopes)
 
-    def _access_token(self, user: User) -> IssuedToken:
+    def _access_token(self, user: User, family: str) -> IssuedToken:
         return create_token(
             str(user.id),
             token_type=ACCESS,
             secret_key=self.settings.get_secret_key(),
             lifetime=timedelta(minutes=self.settings.access_token_expire_minutes),
             fingerprint=self._fingerprint(user),
+            family=family,
         )
 
     def _fingerprint(self, user: User) -> str:
@@ -194,11 +252,48 @@ class AuthService(Service):
     # -- the admin: server-side sessions -----------------------------------------------------
 
     async def open_admin_session(
-        self, login: str, password: str, *, address: str | None = None
+        self,
+        login: str,
+        password: str,
+        *,
+        address: str | None = None,
+        user_agent: str | None = None,
+    ) -> str | PendingSignIn:
+        """Sign a staff user in to the admin; returns the opaque key the cookie carries, or a
+        challenge (``complete_admin_sign_in``) for an account with a second factor."""
+        user = await self.verify_credentials(
+            login, password, address=address, staff_only=True, forget_failures=False
+        )
+        pending = await self.second_step.owed(user)
+        if pending is not None:
+            return pending
+        await self.forget_failures(user, address)
+        await self.second_step.signed_in(user, "password")
+        return await self.credentials.open_admin_session(user, Origin(address, user_agent))
+
+    async def complete_admin_sign_in(
+        self,
+        challenge: str,
+        answer: Answer,
+        *,
+        address: str | None = None,
+        user_agent: str | None = None,
     ) -> str:
-        """Sign a staff user in to the admin; returns the opaque key the cookie carries."""
-        user = await self.verify_credentials(login, password, address=address, staff_only=True)
-        return await self.credentials.open_admin_session(user)
+        user = await self.second_step.complete(challenge, answer, address=address)
+        if not user.is_admin:
+            raise AuthenticationFailed(BAD_CREDENTIALS)
+        return await self.credentials.open_admin_session(user, Origin(address, user_agent))
+
+    async def passkey_admin_sign_in(
+        self, ceremony: str, credential: str, *, address: str | None, user_agent: str | None
+    ) -> str:
+        """Passwordless: a passkey alone signs a staff user in (it is two factors in one: the
+        device, and the PIN or fingerprint that unlocks it)."""
+        user = await self.second_step.passkeys(self.caller).verify(ceremony, credential)
+        if not user.is_admin:
+            raise AuthenticationFailed(BAD_CREDENTIALS)
+        await self.second_step.signed_in(user, "passkey")
+        return await self.credentials.open_admin_session(user, Origin(address, user_agent))
 
     async def user_for_admin_session(self, key: object) -> User:
         return await self.credentials.admin_session_user(key)
@@ -211,6 +306,7 @@ class AuthService(Service):
     async def purge_expired(self) -> dict[str, int]:
         """Delete sign-in state that can no longer matter (``backoffice clearsessions``)."""
         counts = await self.credentials.purge_expired()
+        counts["sign_in_challenge"] = await self.second_step.challenges.purge_expired()
         counts["login_throttle"] = await self.throttle.purge_stale()
         return counts
 

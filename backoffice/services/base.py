@@ -55,6 +55,11 @@ class Caller:
     key's owner, narrowed to ``scopes``."""
     scopes: frozenset[str] | None = field(default=None, compare=False, repr=False)
     """An API key's scopes: the caller holds only the owner's permissions named here."""
+    refresh_family: str | None = field(default=None, compare=False, repr=False)
+    """The API sign-in (refresh-token family) the request's access token was issued from."""
+    enrolment_pending: bool = False
+    """Staff signed in while the policy asks them for a second factor they have not set up:
+    until they do, they hold no staff right at any door (``is_admin`` and ``may`` say no)."""
 
     @classmethod
     def operator(cls, door: Door = "cli") -> "Caller":
@@ -92,7 +97,9 @@ class Caller:
     def is_admin(self) -> bool:
         """May enter the admin: the operator, or active staff. What they may do there is
         decided by permissions (``Service.may``)."""
-        return self.trusted or (self.user is not None and self.user.is_admin)
+        return self.trusted or (
+            self.user is not None and self.user.is_admin and not self.enrolment_pending
+        )
 
     @property
     def is_superuser(self) -> bool:
@@ -101,6 +108,7 @@ class Caller:
             and self.user.is_active
             and self.user.is_superuser
             and not self.via_api_key  # a superuser's key holds its scopes, not everything
+            and not self.enrolment_pending
         )
 
     @property
@@ -156,7 +164,7 @@ class Service:
         if caller.is_superuser:
             return True
         user = caller.user
-        if user is None or user.id is None or not user.is_admin:
+        if user is None or user.id is None or not caller.is_admin:
             return False
         if caller.permissions is None:
             if caller.scopes is not None:

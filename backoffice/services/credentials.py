@@ -16,11 +16,25 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backoffice.errors import AuthenticationFailed
 from backoffice.models import User, utcnow
 from backoffice.models.auth import AdminSession, RefreshToken, RevokedAccessToken
+from backoffice.services.access import family_marker
 
 INVALID_REFRESH = "The refresh token is invalid, expired or already used; sign in again."
 SESSION_ENDED = "The session has ended; please sign in again."
 # Recording every request's time would be a write per page view; a minute's precision suffices.
 LAST_SEEN_PRECISION = timedelta(seconds=60)
+# The longest an access token can live (the setting's bound): a family's marker outlives them all.
+ACCESS_TOKEN_MAX_LIFETIME = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a sign-in came from, as its owner is shown it (never used to decide anything)."""
+
+    address: str | None = None
+    user_agent: str | None = None
+
+    def clipped(self) -> "Origin":
+        return Origin((self.address or "")[:64] or None, (self.user_agent or "")[:200] or None)
 
 
 def _digest(raw: str) -> str:
@@ -50,17 +64,26 @@ class CredentialService:
 
     # -- refresh tokens ----------------------------------------------------------------------
 
-    async def issue_refresh_token(self, user: User, *, family_id: str | None = None) -> str:
+    @staticmethod
+    def new_family_id() -> str:
+        return uuid.uuid4().hex
+
+    async def issue_refresh_token(
+        self, user: User, *, family_id: str | None = None, origin: Origin = Origin()
+    ) -> str:
         assert user.id is not None
         raw = "rt_" + secrets.token_urlsafe(32)
         now = utcnow()
+        origin = origin.clipped()
         self.session.add(
             RefreshToken(
                 token_hash=_digest(raw),
-                family_id=family_id or uuid.uuid4().hex,
+                family_id=family_id or self.new_family_id(),
                 user_id=user.id,
                 issued_at=now,
                 expires_at=now + self.lifetimes.refresh,
+                address=origin.address,
+                user_agent=origin.user_agent,
             )
         )
         await self.session.flush()
@@ -92,10 +115,14 @@ class CredentialService:
         return user, token
 
     async def revoke_family(self, family_id: str) -> None:
+        """The family's refresh tokens end, and so do the access tokens issued from it."""
         await self.session.exec(
             update(RefreshToken)
             .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
             .values(revoked_at=utcnow())
+        )
+        await self.revoke_access_token(
+            family_marker(family_id), utcnow() + ACCESS_TOKEN_MAX_LIFETIME
         )
 
     async def revoke_refresh_token(self, raw: str, *, user_id: int) -> None:
@@ -126,10 +153,11 @@ class CredentialService:
 
     # -- admin sessions ----------------------------------------------------------------------
 
-    async def open_admin_session(self, user: User) -> str:
+    async def open_admin_session(self, user: User, origin: Origin = Origin()) -> str:
         assert user.id is not None
         raw = secrets.token_urlsafe(32)
         now = utcnow()
+        origin = origin.clipped()
         self.session.add(
             AdminSession(
                 key_hash=_digest(raw),
@@ -137,10 +165,19 @@ class CredentialService:
                 created_at=now,
                 last_seen_at=now,
                 expires_at=now + self.lifetimes.admin_absolute,
+                address=origin.address,
+                user_agent=origin.user_agent,
             )
         )
         await self.session.flush()
         return raw
+
+    async def admin_session_id(self, raw: object) -> int | None:
+        """The id of the session this cookie key opens (to mark "this session" in a list)."""
+        if not isinstance(raw, str) or not raw:
+            return None
+        query = select(AdminSession.id).where(col(AdminSession.key_hash) == _digest(raw))
+        return (await self.session.exec(query)).first()
 
     async def admin_session_user(self, raw: object) -> User:
         """The staff user of a live session; idle, expired, revoked or demoted ends it."""
@@ -200,17 +237,34 @@ class CredentialService:
 
     # -- everything at once ------------------------------------------------------------------
 
-    async def end_everything_for(self, user_id: int) -> None:
-        """After a password change, reset or deactivation: every refresh token and admin
-        session of the user ends. (Access tokens die by their password fingerprint.)"""
+    async def end_everything_for(
+        self,
+        user_id: int,
+        *,
+        keep_admin_session: int | None = None,
+        keep_family: str | None = None,
+    ) -> int:
+        """Every refresh-token family (with the access tokens issued from it) and admin session
+        of the user ends, but for the ones to keep ("sign out everywhere else"). Returns how
+        many ended."""
         now = utcnow()
-        await self.session.exec(
-            update(RefreshToken)
-            .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
-            .values(revoked_at=now)
+        families = (
+            await self.session.exec(
+                select(RefreshToken.family_id)
+                .where(
+                    col(RefreshToken.user_id) == user_id,
+                    col(RefreshToken.revoked_at).is_(None),
+                    col(RefreshToken.family_id) != (keep_family or ""),
+                )
+                .distinct()
+            )
+        ).all()
+        for family_id in families:
+            await self.revoke_family(family_id)
+        sessions = update(AdminSession).where(
+            col(AdminSession.user_id) == user_id,
+            col(AdminSession.revoked_at).is_(None),
+            col(AdminSession.id) != (keep_admin_session or 0),
         )
-        await self.session.exec(
-            update(AdminSession)
-            .where(col(AdminSession.user_id) == user_id, col(AdminSession.revoked_at).is_(None))
-            .values(revoked_at=now)
-        )
+        ended = await self.session.exec(sessions.values(revoked_at=now))
+        return len(families) + int(ended.rowcount or 0)

@@ -32,6 +32,13 @@ EXPECTED = {
     ("relation_choices", "/{identity}/choices/{field}", "GET,HEAD"),
     ("api_keys", "/api-keys", "GET,HEAD,POST"),
     ("api_keys_revoke", "/api-keys/revoke", "POST"),
+    ("login_second_factor", "/login/second-factor", "GET,HEAD,POST"),
+    ("login_second_factor_passkey_options", "/login/second-factor/passkey-options", "POST"),
+    ("login_passkey_options", "/login/passkey-options", "POST"),
+    ("login_passkey", "/login/passkey", "POST"),
+    ("security", "/security", "GET,HEAD"),
+    ("security_action", "/security/{action}", "POST"),
+    ("user_security", "/{identity}/security/{pk:path}", "GET,HEAD,POST"),
     *(
         (f"view-{identity}-bulk", f"/{identity}/bulk/{{name}}", "GET,HEAD,POST")
         for identity in ("user", "post", "group")

@@ -69,6 +69,22 @@ API: dict[tuple[str, str], Need] = {
     ("POST", "/api/auth/logout"): SIGNED_IN,
     ("POST", "/api/auth/password-reset"): PUBLIC,
     ("POST", "/api/auth/password-reset/confirm"): PUBLIC,
+    ("POST", "/api/auth/login/second-factor"): PUBLIC,
+    ("POST", "/api/auth/login/passkey-options"): PUBLIC,
+    ("GET", "/api/auth/second-factors"): SIGNED_IN,
+    ("POST", "/api/auth/second-factors/totp"): SIGNED_IN,
+    ("POST", "/api/auth/second-factors/totp/confirm"): SIGNED_IN,
+    ("DELETE", "/api/auth/second-factors/totp"): SIGNED_IN,
+    ("POST", "/api/auth/second-factors/recovery-codes"): SIGNED_IN,
+    ("POST", "/api/auth/second-factors/passkeys/options"): SIGNED_IN,
+    ("POST", "/api/auth/second-factors/passkeys"): SIGNED_IN,
+    ("DELETE", "/api/auth/second-factors/passkeys/{passkey_id}"): SIGNED_IN,
+    ("GET", "/api/auth/sessions"): SIGNED_IN,
+    ("DELETE", "/api/auth/sessions/{session_id}"): SIGNED_IN,
+    ("POST", "/api/auth/sessions/end-others"): SIGNED_IN,
+    ("GET", "/api/users/{user_id}/sessions"): SUPERUSER,
+    ("DELETE", "/api/users/{user_id}/sessions"): SUPERUSER,
+    ("DELETE", "/api/users/{user_id}/second-factors"): SUPERUSER,
     ("GET", "/api/audit/"): perm("audit.view"),
     ("POST", "/api/users/"): PUBLIC,  # registration of an ordinary account
     ("GET", "/api/users/"): perm("users.view"),
@@ -124,8 +140,14 @@ def admin_need(name: str, method: str, identity: str | None, bulk: str | None) -
     reading = method in ("GET", "HEAD")
     if name in ("statics", "backoffice_static"):
         return PUBLIC if reading else NOBODY
-    if name in ("login", "password_reset", "password_reset_confirm"):
+    if name in ("login", "password_reset", "password_reset_confirm", "login_second_factor"):
         return PUBLIC if method in ("GET", "HEAD", "POST") else NOBODY
+    if name in ("login_passkey_options", "login_passkey", "login_second_factor_passkey_options"):
+        return PUBLIC if method == "POST" else NOBODY
+    if name == "security":
+        return STAFF if reading else NOBODY
+    if name == "security_action":
+        return STAFF if method == "POST" else NOBODY
     if name == "logout":
         return STAFF if method == "POST" else NOBODY
     if name == "index":
@@ -153,6 +175,9 @@ def admin_need(name: str, method: str, identity: str | None, bulk: str | None) -
         ok = reading and identity in SEARCHED_RELATION
         codes = (f"{resource}.{action}" for action in ("view", "add", "change"))
         return any_of(*codes) if ok else NOBODY
+    if name == "user_security":  # another user's factors and sessions
+        ok = identity == "user" and method in ("GET", "HEAD", "POST")
+        return SUPERUSER if ok else NOBODY
     if name == "set_password":
         ok = identity == "user" and method in ("GET", "HEAD", "POST")
         return perm("users.change") if ok else NOBODY

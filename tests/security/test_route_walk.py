@@ -90,7 +90,8 @@ def api_probes(app: FastAPI, world: World, actor: Actor) -> list[Probe]:
             elif need is None:
                 need = NOBODY
             path = fill(template, lambda name, t=template: world.api_param(t, name))
-            last = 2 if template == "/api/auth/logout" else int(method == "DELETE")
+            signs_out = template in ("/api/auth/logout", "/api/auth/sessions/end-others")
+            last = 2 if signs_out else int(method == "DELETE")
             kwargs = api_body(method, template, world, actor)
             probes.append(Probe("api", method, path, need, f"{method} {template}", kwargs, last))
     return probes

@@ -28,6 +28,10 @@ class World:
     """identity -> primary key."""
 
     def api_param(self, template: str, name: str) -> str:
+        if name == "passkey_id":
+            return "1"  # someone else's, or none: never the caller's to remove
+        if name == "session_id":
+            return "admin-1"
         if name == "item_id":
             return str(self.ids["customer" if "/customers/" in template else "invoice"])
         names = {"user_id": "user", "post_id": "post", "group_id": "group", "key_id": "api-key"}
