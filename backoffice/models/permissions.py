@@ -121,6 +121,8 @@ class GroupPublic(SQLModel):
     id: int
     name: str
     permissions: list[str]
+    version: int = Field(default=1, exclude=True)
+    """The group's version: sent as the ``ETag`` header, not in the body."""
 
 
 class PermissionPublic(SQLModel):

@@ -59,11 +59,13 @@ def add_version_column(model: type[Any]) -> None:
 
 
 def version_of(obj: Any) -> int | None:
-    """The row's version as it was read (None for an unversioned table)."""
-    if not is_versioned(type(obj)):
+    """The version of a row as it was read, or of a view of one that carries it (a group's
+    public form); None for an unversioned table."""
+    mapped = sa_inspect(type(obj), raiseerr=False) is not None
+    if mapped and not is_versioned(type(obj)):
         return None
-    value = getattr(obj, VERSION)
-    return None if value is None else int(value)
+    value = getattr(obj, VERSION, None)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 async def claim(session: AsyncSession, obj: Any, expected: int | None, label: str) -> None:
