@@ -16,7 +16,8 @@ from fastapi import APIRouter
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import InterfaceError, NoInspectionAvailable, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from backoffice.services.actions import ResourceAction
@@ -144,12 +145,19 @@ async def check_version_columns(engine: AsyncEngine, registry: Registry) -> None
                 names.append(f"{resource.model.__name__} (table {table!r})")
         return names
 
+    if not resources:
+        return
+    # A connection of its own, closed at once: the application's pool may hold connections
+    # opened on another event loop (a test's), unusable on the one starting the server.
+    checker = create_async_engine(engine.url, poolclass=NullPool)
     try:
-        async with engine.connect() as connection:
+        async with checker.connect() as connection:
             missing = await connection.run_sync(lacking)
     except (OperationalError, InterfaceError, OSError):
         logger.warning("version columns not checked: the database cannot be reached")
         return
+    finally:
+        await checker.dispose()
     if missing:
         raise ImproperlyConfigured(
             "backoffice.E012",

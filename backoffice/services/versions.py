@@ -84,7 +84,7 @@ async def claim(session: AsyncSession, obj: Any, expected: int | None, label: st
     statement = update(table).where(key == pk).values({column: column + 1}).returning(column)
     if expected is not None:
         statement = statement.where(column == expected)
-    taken = (await session.execute(statement)).scalar_one_or_none()
+    taken = (await session.exec(statement)).scalar_one_or_none()
     if taken is None:
         current = await session.scalar(select(column).where(key == pk))
         raise Stale(
