@@ -103,7 +103,6 @@ async def run(service: Any, name: str, pk: int) -> Any:
     service._check_storable({key: getattr(obj, key) for key in changes if hasattr(obj, key)})
     if changes:  # a change like any other: the row's version moves on
         await claim(service.session, obj, None, f"{service.resource.label} {pk}")
-        changes = diff(before, snapshot(obj))
     service.session.add(obj)
     await service.flush_unique(service.unique_fields)
     await service.session.refresh(obj)

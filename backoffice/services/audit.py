@@ -16,6 +16,7 @@ from sqlmodel import col
 from backoffice.errors import PermissionDenied
 from backoffice.models import AuditEntry, Page
 from backoffice.services.base import Service, parse_sort
+from backoffice.services.versions import VERSION, version_of
 
 SECRET = re.compile(r"(password|passwd|secret|token|api_?key|private_?key|hash)", re.I)
 SECRET_CHANGED = "(changed)"  # noqa: S105 (a marker, not a secret)
@@ -36,7 +37,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Field → [before, after] for what changed; a secret field → "(changed)"."""
     changes: dict[str, Any] = {}
     for key in sorted(set(before) | set(after)):
-        if key in ("updated_at",):
+        if key in ("updated_at", VERSION):  # the version goes in the entry's own column
             continue
         old, new = before.get(key), after.get(key)
         if SECRET.search(key):
@@ -76,6 +77,7 @@ class AuditService(Service):
                 object_id=str(identity[0]) if identity else "",
                 object_repr=_label(obj),
                 changes=changes,
+                object_version=version_of(obj),
             )
         )
         await self.session.flush()

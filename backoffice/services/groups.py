@@ -103,9 +103,8 @@ class GroupService(PermissionService):
             return before
         if renames:
             await self._check_group_name(values["name"], exclude_id=group_id)
-        old_version = group.version
         await claim(self.session, group, version, label)
-        changes: dict[str, Any] = {"version": [old_version, group.version]}
+        changes: dict[str, Any] = {}
         if renames:
             changes["name"] = [group.name, values["name"]]
             group.name = values["name"]

@@ -35,9 +35,10 @@ OPT_OUT = "__backoffice_versioned__"
 def wants_versions(model: type[Any]) -> bool:
     """Does ``model`` opt in (the default)? Only tables keyed by one column can be versioned:
     a link table (two keys) is left alone."""
-    if getattr(model, OPT_OUT, True) is False:
-        return False
-    return len(sa_inspect(model).primary_key) == 1
+    mapper = sa_inspect(model, raiseerr=False)
+    if mapper is None or getattr(model, OPT_OUT, True) is False:
+        return False  # not a table (registration says so), or opted out
+    return len(mapper.primary_key) == 1
 
 
 def is_versioned(model: type[Any]) -> bool:

@@ -1,4 +1,5 @@
-"""Record versions: users, posts and groups carry a version counter.
+"""Record versions: users, posts and groups carry a version counter; each audit entry says
+which version its change made.
 
 Revision ID: 0009_record_versions
 Revises: 0006
@@ -31,8 +32,10 @@ def upgrade() -> None:
         op.add_column(
             table, sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False)
         )
+    op.add_column("audit_entry", sa.Column("object_version", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("audit_entry", "object_version")
     for table in reversed(TABLES):
         op.drop_column(table, "version")
