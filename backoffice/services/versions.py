@@ -25,6 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice.errors import Stale
+from backoffice.services.locking import lock_row
 
 VERSION = "version"
 """The column's name."""
@@ -94,6 +95,23 @@ async def claim(session: AsyncSession, obj: Any, expected: int | None, label: st
             current_version=int(current or 0),
         )
     set_committed_value(obj, VERSION, int(taken))
+
+
+async def hold_at(
+    session: AsyncSession, model: type[Any], pk: Any, expected: int, label: str
+) -> None:
+    """Hold row ``pk`` for the rest of the unit of work (``services.locking``) and refuse with
+    ``Stale`` unless it is still at version ``expected``: for a change whose exact effect was
+    shown first (a bulk action's preview), made only to the row as it was shown. A row that is
+    gone is left to the change itself to report."""
+    obj = await lock_row(session, model, pk)
+    current = None if obj is None else version_of(obj)
+    if current is not None and current != expected:
+        raise Stale(
+            f"{label} was changed by someone else since version {expected} was shown: it is "
+            f"now at version {current}. Nothing was done to it.",
+            current_version=current,
+        )
 
 
 def check_current(obj: Any, expected: int | None, label: str) -> None:
