@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import false
+from sqlalchemy import event, false
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 
@@ -58,32 +58,29 @@ async def rehearse(
     # On SQLite a transaction begun by a SAVEPOINT ends (commits) at its RELEASE: begin with a
     # write, so the savepoints nest inside a transaction that the rollback below undoes.
     await lock_rows(session, model, false())
+    written: list[AuditEntry] = []
+
+    def collect(flushed: Any, _context: Any) -> None:
+        # The identity map holds rows weakly: keep the entries as they are flushed.
+        written.extend(obj for obj in flushed.new if isinstance(obj, AuditEntry))
+
+    event.listen(session.sync_session, "after_flush", collect)
     setattr(request.state, REHEARSAL, session)
     try:
         for row in rows:
-            seen = _audit_entries(session)
+            written.clear()
             row.refused = await do_row(row.pk)
             if row.refused is not None:
                 continue
-            written = _audit_entries(session)
-            for key in sorted(written.keys() - seen.keys()):
-                entry = written[key]
+            for entry in written:
                 if entry.action == "delete":
                     row.deleted = True
                 else:
                     row.changes.extend(field_changes(entry.changes))
     finally:
         delattr(request.state, REHEARSAL)
+        event.remove(session.sync_session, "after_flush", collect)
         await session.rollback()
-
-
-def _audit_entries(session: AsyncSession) -> dict[int, AuditEntry]:
-    """The audit entries written in this session so far, by id (in the order written)."""
-    return {
-        obj.id: obj
-        for obj in session.identity_map.values()
-        if isinstance(obj, AuditEntry) and obj.id is not None
-    }
 
 
 def rehearsal_session(request: Request) -> AsyncSession | None:
