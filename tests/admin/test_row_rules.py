@@ -113,8 +113,8 @@ async def test_the_bulk_confirmation_names_only_rows_the_caller_may_see(
     )
     assert page.status_code == 200
     listed = re.findall(
-        r'<tr class="bulk-row" data-pk="(\d+)"[^>]*>\s*<td>\d+</td>\s*'
-        r'<td class="bulk-label">([^<]*)</td>',
+        r'<tr class="bulk-row" data-pk="(\d+)"[^>]*>\s*<td[^>]*>\d+</td>\s*'
+        r'<td class="bulk-label[^"]*">([^<]*)</td>',
         page.text,
     )
     assert [(int(pk), label.strip()) for pk, label in listed] == [(loans.mine, "Mine open")]
