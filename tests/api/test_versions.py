@@ -150,7 +150,9 @@ async def test_simultaneous_if_match_patches_through_a_real_server(settings: Set
     async with serving(office):
         await make_user(office, "root", is_staff=True, is_superuser=True)
         target = await make_user(office, "target")
-        server = ServerThread(office.create_app())
+        # Its own office: the server's loop must not reuse this loop's pooled connections.
+        served = BackOffice(settings)
+        server = ServerThread(served.create_app())
         await server.start_async()
         try:
             async with httpx2.AsyncClient(base_url=server.url) as client:
