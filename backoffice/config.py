@@ -161,6 +161,11 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     """API requests with a larger body are refused with 413 before being parsed."""
 
+    require_if_match: bool = False
+    """API writes to one record (``PATCH``, ``PUT``, ``DELETE``) must name the version they
+    read in ``If-Match``; without it they answer 428. Off: a write without it still works (last
+    save wins), one with a stale version answers 412 either way."""
+
     app_migrations: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Alembic folders of the host app (comma-separated), migrated after backoffice's own by
     ``backoffice migrate``. Each has its own env.py (see the invoicing example)."""

@@ -86,3 +86,16 @@ class InvalidInput(DomainError):
     @classmethod
     def single(cls, field: str, message: str) -> "InvalidInput":
         return cls([FieldError(field, message)])
+
+
+class Stale(DomainError):
+    """The row changed since the caller read it: the version they named is not the current one
+    (someone else saved in between). Nothing was written; ``current_version`` is the row's
+    version now, to read it again and re-apply."""
+
+    code = "stale"
+    title = "Changed since it was read"
+
+    def __init__(self, detail: str, *, current_version: int) -> None:
+        super().__init__(detail)
+        self.current_version = current_version

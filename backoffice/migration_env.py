@@ -25,6 +25,7 @@ from sqlmodel import SQLModel
 
 import backoffice.models  # noqa: F401  (registers every table and sets the naming convention)
 from backoffice.config import Settings
+from backoffice.services.versions import add_version_column
 
 DATABASE_URL = "backoffice.database_url"
 """``config.attributes`` key of the URL ``backoffice.migrate`` passes to an env.py."""
@@ -72,14 +73,19 @@ def tables_of(module: str) -> frozenset[str]:
     """The tables of the SQLModel classes defined in ``module`` (a module or a package).
 
     A host's env.py passes ``tables_of("myapp.models")`` to ``run_migrations``: its history then
-    covers exactly the tables its models declare.
+    covers exactly the tables its models declare. Each table keyed by one column gets its
+    ``version`` column here, as registering it does (``services.versions``), so
+    ``makemigrations`` writes it; a model with ``__backoffice_versioned__ = False`` does not.
     """
     importlib.import_module(module)
-    names = frozenset(
-        str(mapper.local_table.name)  # type: ignore[attr-defined]
+    mappers = [
+        mapper
         for mapper in SQLModel._sa_registry.mappers
         if mapper.class_.__module__ == module or mapper.class_.__module__.startswith(module + ".")
-    )
+    ]
+    for mapper in mappers:
+        add_version_column(mapper.class_)
+    names = frozenset(str(mapper.local_table.name) for mapper in mappers)  # type: ignore[attr-defined]
     if not names:
         raise MigrationEnvError(f"{module} defines no SQLModel table (a class with table=True)")
     return names

@@ -26,7 +26,13 @@ from backoffice.db import (
     session_scope,
 )
 from backoffice.models import Group, Post, User, UserUpdate
-from backoffice.registry import ImproperlyConfigured, Registry, Resource, find_schema
+from backoffice.registry import (
+    ImproperlyConfigured,
+    Registry,
+    Resource,
+    check_version_columns,
+    find_schema,
+)
 from backoffice.security import HashParameters, PasswordHasher
 from backoffice.security.api_keys import derive_hash_key
 from backoffice.services import Caller, PostService, UserService
@@ -37,6 +43,7 @@ from backoffice.services.groups import GroupService
 from backoffice.services.mail import Mailer
 from backoffice.services.permissions import PermissionService, catalogue
 from backoffice.services.resources import ResourceService
+from backoffice.services.versions import add_version_column, is_versioned
 
 if TYPE_CHECKING:
     from backoffice.admin.resources import ResourceAdmin
@@ -128,6 +135,7 @@ class BackOffice:
         api: APIRouter | bool = True,
         permissions: bool = True,
         audit: bool = True,
+        versioned: bool | None = None,
         label: str | None = None,
         label_plural: str | None = None,
         create_schema: type[SQLModel] | None = None,
@@ -146,6 +154,9 @@ class BackOffice:
         - ``permissions``: give it ``{name}.view/add/change/delete`` permissions (default);
           False lets any active staff user do everything to it.
         - ``audit``: write every create, change and delete to the audit log (default).
+        - ``versioned``: give its rows a ``version`` column, so a save over a newer one is
+          refused (default: yes, unless the model says ``__backoffice_versioned__ = False``);
+          your migrations add the column (``makemigrations`` writes it).
         - ``create_schema``/``update_schema``/``public_schema``: default ``{Model}Create``,
           ``{Model}Update``, ``{Model}Public`` from the model's module.
 
@@ -162,6 +173,7 @@ class BackOffice:
                     api=api,
                     permissions=permissions,
                     audit=audit,
+                    versioned=versioned,
                     label=label,
                     label_plural=label_plural,
                     create_schema=create_schema,
@@ -178,6 +190,8 @@ class BackOffice:
             )
         from backoffice.admin.resources import ResourceAdmin
 
+        if versioned is not False:
+            add_version_column(model)
         table = getattr(model, "__tablename__", model.__name__.lower())
         word = label or model.__name__
         admin_class = None if admin is False else (ResourceAdmin if admin is True else admin)
@@ -196,6 +210,7 @@ class BackOffice:
             admin=admin is not False,
             permissions=permissions,
             audit=audit,
+            versioned=versioned is not False and is_versioned(model),
         )
         return self.registry.add(resource)
 
@@ -322,6 +337,7 @@ class BackOffice:
 
         @asynccontextmanager
         async def lifespan(application: Any) -> AsyncIterator[Any]:
+            await check_version_columns(self.engine, self.registry)
             async with host_lifespan(application) as state:
                 yield state
             await self.engine.dispose()

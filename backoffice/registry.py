@@ -5,6 +5,7 @@ Misconfiguration is caught when a resource is registered, with an error that nam
 the option (like Django's system checks).
 """
 
+import logging
 import re
 import sys
 from collections.abc import Iterator
@@ -13,16 +14,21 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import NoInspectionAvailable
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import InterfaceError, NoInspectionAvailable, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from backoffice.services.actions import ResourceAction
 from backoffice.services.resources import ResourceService
+from backoffice.services.versions import VERSION
 
 if TYPE_CHECKING:
     from backoffice.admin.resources import ResourceAdmin
     from backoffice.admin.views import ServiceModelView
 
+logger = logging.getLogger("backoffice.registry")
 SECRET_NAME = re.compile(r"(password|passwd|secret|token|api_?key|private_?key|hash)", re.I)
 
 
@@ -57,6 +63,8 @@ class Resource:
     do everything to it (and its service's ``has_permission`` decides beyond that)."""
     audit: bool = True
     """Every create, change and delete is written to the audit log."""
+    versioned: bool = True
+    """Its rows carry a version (``services.versions``): a save over a newer one is refused."""
     extra: dict[str, Any] = field(default_factory=dict)
     registry: "Registry | None" = field(default=None, repr=False, compare=False)
     """The registry holding it: a service finds its related resources' services there."""
@@ -118,6 +126,46 @@ class Registry:
         resource.registry = self
         self._resources[resource.name] = resource
         return resource
+
+
+async def check_version_columns(engine: AsyncEngine, registry: Registry) -> None:
+    """At start-up: a versioned resource's table must have its ``version`` column in the
+    database (``backoffice.E012``), else every save would fail. A database that cannot be
+    reached now is left to the readiness check."""
+    resources = [r for r in registry if r.versioned]
+
+    def lacking(connection: Connection) -> list[str]:
+        inspector = sa_inspect(connection)
+        names = []
+        for resource in resources:
+            table = str(resource.model.__table__.name)  # type: ignore[attr-defined]
+            if not inspector.has_table(table):
+                continue  # not migrated at all: the first query says so
+            if VERSION not in {c["name"] for c in inspector.get_columns(table)}:
+                names.append(f"{resource.model.__name__} (table {table!r})")
+        return names
+
+    if not resources:
+        return
+    # A connection of its own, closed at once: the application's pool may hold connections
+    # opened on another event loop (a test's), unusable on the one starting the server.
+    checker = create_async_engine(engine.url, poolclass=NullPool)
+    try:
+        async with checker.connect() as connection:
+            missing = await connection.run_sync(lacking)
+    except (OperationalError, InterfaceError, OSError):
+        logger.warning("version columns not checked: the database cannot be reached")
+        return
+    finally:
+        await checker.dispose()
+    if missing:
+        raise ImproperlyConfigured(
+            "backoffice.E012",
+            f"{', '.join(missing)}: no {VERSION!r} column in the database, but the resource is "
+            "versioned. Add it with a migration (`backoffice makemigrations` writes it, then "
+            "`backoffice migrate`), or opt out: `__backoffice_versioned__ = False` on the model "
+            "(or register(..., versioned=False)).",
+        )
 
 
 def find_schema(model: type[SQLModel], suffix: str, given: type[SQLModel] | None) -> type[SQLModel]:

@@ -1,9 +1,11 @@
 """Bulk actions on the rows selected in an admin list, without a state-changing GET.
 
 SQLAdmin's ``@action`` endpoints are GET routes: a link on any page could trigger them. Here the
-list's action opens a confirmation page (a GET that changes nothing) listing the selected rows;
-its form POSTs, with the CSRF token, to the same address, which runs each row in its own unit of
-work (one refused row does not undo the others) and answers with a report per row.
+list's action opens a confirmation page (a GET that changes nothing in the end) showing the
+exact change each selected row would get, or why it would be refused (``admin.bulk_preview``);
+its form POSTs, with the CSRF token and each row's version as shown, to the same address, which
+runs each row in its own unit of work (one refused row does not undo the others), refuses a row
+changed since the preview, and answers with a report per row.
 
 A view declares an action with ``@bulk_action`` on a method ``(request, pk)`` that does one row
 through its service; ``BulkActionView`` offers every view "Delete selected" this way.
@@ -17,20 +19,33 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from sqladmin import expose
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from backoffice.admin.bulk_preview import (
+    PREVIEWED,
+    RowPreview,
+    previewed_row,
+    rehearsal_session,
+    rehearse,
+)
 from backoffice.admin.reads import object_label
 from backoffice.admin.views import AdminFormError, ServiceModelView
+from backoffice.errors import DomainError
+from backoffice.models.common import MAX_ID
+from backoffice.services import Caller
 from backoffice.services.bounds import int_bounds
+from backoffice.services.versions import hold_at, version_of
 
 logger = logging.getLogger("backoffice.admin.bulk")
 
 Permission = Literal["view", "add", "change", "delete"]
 RowHandler = Callable[..., Awaitable[object]]
 H = TypeVar("H", bound=RowHandler)
+T = TypeVar("T")
 
 PREFIX = "bulk-"
 """Our actions' keys among SQLAdmin's custom actions (so they never clash with an ``@action``)."""
@@ -156,9 +171,10 @@ class BulkActionView(ServiceModelView):
             raise HTTPException(status_code=403)
         if request.method == "POST":
             async with request.form() as form:
-                pks = self._selection(_field(form, "pks"))
+                selection = self._selection(_field(form, "pks"))
         else:
-            pks = self._selection(request.query_params.get("pks"))
+            selection = self._selection(request.query_params.get("pks"))
+        pks = list(selection)
         context: dict[str, Any] = {
             "title": action.label,
             "model_view": self,
@@ -170,15 +186,69 @@ class BulkActionView(ServiceModelView):
         if not pks:
             context["error"] = "No rows were selected: tick the rows first, then the action."
             return await self._render(request, context, 400)
-        labels = await self._labels(request, pks)
+        found = await self._labels(request, pks)
         if request.method == "GET":
-            context["rows"] = [(pk, labels[pk]) for pk in pks if pk in labels]
-            context["missing"] = [pk for pk in pks if pk not in labels]
+            rows = [RowPreview(pk, *found[pk]) for pk in pks if pk in found]
+            await self._preview(request, name, rows)
+            context["rows"] = rows
+            context["missing"] = [pk for pk in pks if pk not in found]
+            # The POST does exactly these rows, each only if still at the version shown (a
+            # missing one is reported again).
+            shown = {r.pk: r.version for r in rows}
+            context["pks"] = ",".join(
+                f"{pk}:{shown[pk]}" if shown.get(pk) is not None else str(pk) for pk in pks
+            )
             return await self._render(request, context)
-        results = [await self._do(request, name, action, pk, labels.get(pk, "")) for pk in pks]
+        results = []
+        for pk in pks:
+            label = found.get(pk, ("", None))[0]
+            version = selection[pk]
+            setattr(request.state, PREVIEWED, None if version is None else (pk, version))
+            results.append(await self._do(request, name, action, pk, label))
+        setattr(request.state, PREVIEWED, None)
         context["results"] = results
         context["done_count"] = sum(1 for r in results if r.done)
         return await self._render(request, context)
+
+    async def _preview(self, request: Request, name: str, rows: list[RowPreview]) -> None:
+        """Each row's exact change, or why it would be refused (``admin.bulk_preview``)."""
+        handler = self.bulk_handler(name)
+
+        async def do_row(pk: int) -> str | None:
+            try:
+                await handler(request, pk)
+            except AdminFormError as exc:
+                return str(exc)
+            except Exception:
+                logger.exception("bulk %s preview of %s %s failed", name, self.identity, pk)
+                return "Would fail: an unexpected error (it has been logged)."
+            return None
+
+        async with self.office.session_maker() as session:
+            await rehearse(request, session, self.model, rows, do_row)
+
+    async def run(
+        self, request: Request, action: Callable[[AsyncSession, Caller], Awaitable[T]]
+    ) -> T:
+        """A row of a bulk action: rehearsed in the preview's savepoint, or done only if the
+        row is still at the version the preview showed; else as any form submission."""
+        rehearsal = rehearsal_session(request)
+        if rehearsal is not None:
+            try:
+                async with rehearsal.begin_nested():
+                    return await action(rehearsal, self.caller(request))
+            except DomainError as exc:
+                raise AdminFormError(exc.detail) from None
+        previewed = previewed_row(request)
+        if previewed is None:
+            return await super().run(request, action)
+        pk, version = previewed
+
+        async def held(session: AsyncSession, caller: Caller) -> T:
+            await hold_at(session, self.model, pk, version, f"{self.name} {pk}")
+            return await action(session, caller)
+
+        return await super().run(request, held)
 
     async def _do(
         self, request: Request, name: str, action: BulkAction, pk: int, label: str
@@ -193,8 +263,9 @@ class BulkActionView(ServiceModelView):
             return RowResult(pk, label, False, "Failed: an unexpected error (it has been logged).")
         return RowResult(pk, label, True, action.done)
 
-    def _selection(self, raw: str | None) -> list[int]:
-        """The selected keys (``1,2,3``), each once, in order; a malformed list is a 400.
+    def _selection(self, raw: str | None) -> dict[int, int | None]:
+        """The selected keys (``1,2,3``), each once, in order, with the version the preview
+        showed when it says (``1:4``); a malformed list is a 400.
 
         Linear, and the cap is checked on the raw parts before any is converted, so a huge
         selection is refused at once."""
@@ -203,27 +274,30 @@ class BulkActionView(ServiceModelView):
             detail = f"Select at most {self.bulk_max_rows} rows at a time."
             raise HTTPException(status_code=400, detail=detail)
         low, high = int_bounds(self.pk_columns[0])
-        pks: dict[int, None] = {}
+        pks: dict[int, int | None] = {}
         for part in parts:
+            key, _, shown = part.partition(":")
             try:
-                pk = int(part)
+                pk = int(key)
+                version = int(shown) if shown else None
             except ValueError:
                 raise HTTPException(status_code=400, detail="Invalid selection.") from None
-            if not low <= pk <= high:  # cannot name a row (and the driver would fail)
+            if not low <= pk <= high or not 0 <= (version or 0) <= MAX_ID:
                 raise HTTPException(status_code=400, detail="Invalid selection.")
-            pks[pk] = None
-        return list(pks)
+            pks.setdefault(pk, version)
+        return pks
 
-    async def _labels(self, request: Request, pks: list[int]) -> dict[int, str]:
-        """The selected rows the caller may see, with their labels (read before anything
-        changes): the service's ``visible()`` and ``can_see``, as on the details page."""
+    async def _labels(self, request: Request, pks: list[int]) -> dict[int, tuple[str, int | None]]:
+        """The selected rows the caller may see, with their labels and versions (read before
+        anything changes): the service's ``visible()`` and ``can_see``, as on the details
+        page."""
         key = self.pk_columns[0]
         async with self.office.session() as session:
             service = self.read_service(session, self.caller(request))
             query: Any = select(self.model).where(key.in_(pks), *await service.visible())
             rows = (await session.exec(query)).all()
             return {
-                getattr(row, key.key): self.bulk_row_label(row)
+                getattr(row, key.key): (self.bulk_row_label(row), version_of(row))
                 for row in rows
                 if await service.can_see(row)
             }

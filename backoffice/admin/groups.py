@@ -52,13 +52,15 @@ class GroupAdmin(BulkActionView, model=Group):
         return await self.run(request, create)
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+        version = await self.form_version(request)
+
         async def update(session: Any, caller: Caller) -> Group | None:
             service = self.office.groups(session, caller)
             codes = await service.codes_of(data.get("permissions") or [])
             payload = self.parse(
                 GroupUpdate, {**data, "permissions": codes}, ["name", "permissions"]
             )
-            public = await service.update_group(int(pk), payload)
+            public = await service.update_group(int(pk), payload, version=version)
             group: Group | None = await session.get(Group, public.id)
             return group
 

@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from backoffice.admin.dashboard import dashboard_route
-from backoffice.admin.history import history_routes, may_read_history
+from backoffice.admin.history import field_changes, history_routes, may_read_history
 from backoffice.admin.security import may_manage_security
 from backoffice.admin.set_password import may_set_password, set_password_routes
 from backoffice.admin.users import UserAdmin
+from backoffice.admin.versions import stale_save
 from backoffice.admin.views import ServiceModelView
 
 
@@ -35,6 +36,9 @@ def install_pages(admin: Admin) -> None:
         raise RuntimeError("SQLAdmin has no index route to replace")
     routes.extend([*history_routes(admin), *set_password_routes(admin)])
     admin.templates.env.globals["object_links"] = object_links(admin)
+    # The edit form after a refused stale save (admin.versions), its changes shown as History's.
+    admin.templates.env.globals["stale_save"] = stale_save
+    admin.templates.env.globals["field_changes"] = field_changes
 
 
 def object_links(admin: Admin) -> Callable[[Request, Any, Any], list[Link]]:

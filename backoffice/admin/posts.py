@@ -47,8 +47,9 @@ class PostAdmin(BulkActionView, model=Post):
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Post:
         payload = self.parse(PostUpdate, data, EDITABLE)
+        version = await self.form_version(request)
         return await self.run(
-            request, lambda s, c: self.office.posts(s, c).update(int(pk), payload)
+            request, lambda s, c: self.office.posts(s, c).update(int(pk), payload, version=version)
         )
 
     async def delete_model(self, request: Request, pk: Any) -> None:

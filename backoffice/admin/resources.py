@@ -122,8 +122,10 @@ class GeneratedAdmin(ObjectActionView):
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
         values = self._values(data)
+        version = await self.form_version(request)
         return await self.run(
-            request, lambda s, c: self._service(request, s).update(int(pk), values)
+            request,
+            lambda s, c: self._service(request, s).update(int(pk), values, version=version),
         )
 
     async def delete_model(self, request: Request, pk: Any) -> None:

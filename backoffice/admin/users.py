@@ -123,11 +123,12 @@ class UserAdmin(BulkActionView, model=User):
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> User:
         payload = self.parse(UserUpdate, data, [*EDITABLE, "current_password"])
+        version = await self.form_version(request)
         outbox: list[Mail] = []
 
         async def update(session: AsyncSession, caller: Caller) -> User:
             users = self.office.users(session, caller)
-            user = await users.update(int(pk), payload)
+            user = await users.update(int(pk), payload, version=version)
             await self._set_access(session, caller, int(pk), data)
             outbox.extend(users.outbox)
             return user

@@ -19,7 +19,8 @@ from backoffice.admin.relations import (
     searched_on_demand,
     use_choices,
 )
-from backoffice.errors import DomainError
+from backoffice.admin.versions import remember_stale, submitted_version
+from backoffice.errors import DomainError, Stale
 from backoffice.models.permissions import ACTIONS
 from backoffice.services import Caller
 from backoffice.services.base import holds
@@ -167,6 +168,17 @@ class ServiceModelView(ReadingView):
         try:
             async with self.office.session() as session:
                 return await action(session, self.caller(request))
+        except Stale as exc:  # saved over a newer version: show what changed (admin.versions)
+            await remember_stale(self, request, exc)
+            raise AdminFormError(exc.detail) from None
+        except DomainError as exc:
+            raise AdminFormError(exc.detail) from None
+
+    async def form_version(self, request: Request) -> int | None:
+        """The version the submitted form was loaded with (``admin.versions``), for the
+        service's ``version=``: a save over a newer one is refused, not written."""
+        try:
+            return await submitted_version(request)
         except DomainError as exc:
             raise AdminFormError(exc.detail) from None
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Response, status
 from backoffice.api.deps import GroupServiceDep, IdPath, PermissionServiceDep
 from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
+from backoffice.api.versions import IfMatch, tagged
 from backoffice.models import GroupCreate, GroupPublic, GroupUpdate, Page, PermissionPublic
 from backoffice.services.groups import GROUP_SORT_FIELDS
 
@@ -51,28 +52,36 @@ async def create_group(data: GroupCreate, groups: GroupServiceDep) -> GroupPubli
     tags=["groups"],
     responses=problem_responses(404),
 )
-async def read_group(group_id: IdPath, groups: GroupServiceDep) -> GroupPublic:
-    return await groups.get_group(group_id)
+async def read_group(group_id: IdPath, groups: GroupServiceDep, response: Response) -> GroupPublic:
+    """Its version is the ``ETag``."""
+    return tagged(response, await groups.get_group(group_id))
 
 
 @router.patch(
     "/groups/{group_id}",
     response_model=GroupPublic,
     tags=["groups"],
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 409, 412, 422, 428),
 )
-async def update_group(group_id: IdPath, data: GroupUpdate, groups: GroupServiceDep) -> GroupPublic:
-    """Needs ``groups.change``; ``permissions``, when given, replaces the group's."""
-    return await groups.update_group(group_id, data)
+async def update_group(
+    group_id: IdPath,
+    data: GroupUpdate,
+    groups: GroupServiceDep,
+    version: IfMatch,
+    response: Response,
+) -> GroupPublic:
+    """Needs ``groups.change``; ``permissions``, when given, replaces the group's. With
+    ``If-Match``, only if the group is still at that version (else 412)."""
+    return tagged(response, await groups.update_group(group_id, data, version=version))
 
 
 @router.delete(
     "/groups/{group_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["groups"],
-    responses=problem_responses(404),
+    responses=problem_responses(404, 412, 428),
 )
-async def delete_group(group_id: IdPath, groups: GroupServiceDep) -> Response:
+async def delete_group(group_id: IdPath, groups: GroupServiceDep, version: IfMatch) -> Response:
     """Needs ``groups.delete``; its members lose the group's permissions."""
-    await groups.delete_group(group_id)
+    await groups.delete_group(group_id, version=version)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

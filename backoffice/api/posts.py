@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from backoffice.api.deps import IdPath, PostServiceDep
 from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
+from backoffice.api.versions import IfMatch, tagged
 from backoffice.models import Page, Post, PostCreate, PostPublic, PostUpdate
 from backoffice.models.common import MAX_ID
 from backoffice.services.posts import POST_SORT_FIELDS
@@ -43,20 +44,27 @@ async def create_post(data: PostCreate, posts: PostServiceDep) -> Post:
 
 
 @router.get("/{post_id}", response_model=PostPublic, responses=problem_responses(404))
-async def read_post(post_id: IdPath, posts: PostServiceDep) -> Post:
-    return await posts.get(post_id)
+async def read_post(post_id: IdPath, posts: PostServiceDep, response: Response) -> Post:
+    """Its version is the ``ETag``."""
+    return tagged(response, await posts.get(post_id))
 
 
-@router.patch("/{post_id}", response_model=PostPublic, responses=problem_responses(404, 422))
-async def update_post(post_id: IdPath, data: PostUpdate, posts: PostServiceDep) -> Post:
-    """The author or an admin."""
-    return await posts.update(post_id, data)
+@router.patch(
+    "/{post_id}", response_model=PostPublic, responses=problem_responses(404, 412, 422, 428)
+)
+async def update_post(
+    post_id: IdPath, data: PostUpdate, posts: PostServiceDep, version: IfMatch, response: Response
+) -> Post:
+    """The author or an admin; with ``If-Match``, only if the post is still at that version."""
+    return tagged(response, await posts.update(post_id, data, version=version))
 
 
 @router.delete(
-    "/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404)
+    "/{post_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, 412, 428),
 )
-async def delete_post(post_id: IdPath, posts: PostServiceDep) -> Response:
+async def delete_post(post_id: IdPath, posts: PostServiceDep, version: IfMatch) -> Response:
     """The author or an admin."""
-    await posts.delete(post_id)
+    await posts.delete(post_id, version=version)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

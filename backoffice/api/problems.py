@@ -30,6 +30,7 @@ from backoffice.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    Stale,
     Throttled,
 )
 
@@ -42,6 +43,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     AuthenticationFailed: 401,
     InvalidInput: 422,
     Throttled: 429,
+    Stale: 412,
 }
 RETRY_AFTER_SECONDS = 5
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -63,6 +65,8 @@ class Problem(BaseModel):
     detail: str
     instance: str
     errors: list[ProblemFieldError] | None = None
+    current_version: int | None = None
+    """On a 412: the record's version now (also its ``ETag``), to read it again."""
 
 
 def _status_phrase(status: int) -> str:
@@ -104,6 +108,7 @@ def problem(
     code: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> ProblemResponse:
     body: dict[str, Any] = {
         "type": f"urn:backoffice:problem:{code}" if code else "about:blank",
@@ -114,6 +119,7 @@ def problem(
     }
     if errors is not None:
         body["errors"] = errors
+    body.update(extra or {})
     return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
 
 
@@ -241,6 +247,10 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(exc, Throttled):
             headers = {"Retry-After": str(exc.retry_after)}
+        extra = None
+        if isinstance(exc, Stale):
+            headers = {"ETag": f'"{exc.current_version}"'}
+            extra = {"current_version": exc.current_version}
         errors = None
         if isinstance(exc, InvalidInput):
             errors = [
@@ -250,7 +260,14 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
         elif isinstance(exc, Conflict) and exc.field:
             errors = [{"loc": ["body", exc.field], "msg": exc.detail, "type": "conflict"}]
         return problem(
-            request, status, exc.title, exc.detail, code=exc.code, errors=errors, headers=headers
+            request,
+            status,
+            exc.title,
+            exc.detail,
+            code=exc.code,
+            errors=errors,
+            headers=headers,
+            extra=extra,
         )
 
     async def on_http_exception(request: Request, exc: Exception) -> Response:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from backoffice.api.deps import CallerDep, IdPath, OfficeDep, SessionDep
 from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
+from backoffice.api.versions import IfMatch, tagged
 from backoffice.models import Page
 from backoffice.registry import Resource
 from backoffice.services.actions import ResourceAction
@@ -71,28 +72,34 @@ def build_resource_router(resource: Resource) -> APIRouter:
         name=f"read_{resource.name}",
         summary=f"Read a {label}",
     )
-    async def read_item(item_id: IdPath, service: Service) -> Any:
-        return await service.get(item_id)
+    async def read_item(item_id: IdPath, service: Service, response: Response) -> Any:
+        return tagged(response, await service.get(item_id))
 
     @router.patch(
         "/{item_id}",
         response_model=Public,
-        responses=problem_responses(404, 409, 422),
+        responses=problem_responses(404, 409, 412, 422, 428),
         name=f"update_{resource.name}",
         summary=f"Change a {label}",
     )
-    async def update_item(item_id: IdPath, data: Update, service: Service) -> Any:  # type: ignore[valid-type]
-        return await service.update(item_id, data)
+    async def update_item(
+        item_id: IdPath,
+        data: Update,  # type: ignore[valid-type]
+        service: Service,
+        version: IfMatch,
+        response: Response,
+    ) -> Any:
+        return tagged(response, await service.update(item_id, data, version=version))
 
     @router.delete(
         "/{item_id}",
         status_code=status.HTTP_204_NO_CONTENT,
-        responses=problem_responses(404, 409, 422),
+        responses=problem_responses(404, 409, 412, 422, 428),
         name=f"delete_{resource.name}",
         summary=f"Delete a {label}",
     )
-    async def delete_item(item_id: IdPath, service: Service) -> Response:
-        await service.delete(item_id)
+    async def delete_item(item_id: IdPath, service: Service, version: IfMatch) -> Response:
+        await service.delete(item_id, version=version)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     for declared in resource.actions.values():

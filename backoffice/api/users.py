@@ -17,6 +17,7 @@ from backoffice.api.deps import (
 )
 from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
+from backoffice.api.versions import IfMatch, tagged
 from backoffice.models import (
     Page,
     PasswordChange,
@@ -130,16 +131,16 @@ async def read_my_access(permissions: PermissionServiceDep) -> UserAccessPublic:
 
 
 @router.get("/{user_id}", response_model=UserPublic, responses={**AUTH, **problem_responses(404)})
-async def read_user(user_id: IdPath, users: UserServiceDep) -> User:
-    """Your own account, or any account with ``users.view``."""
-    return await users.get(user_id)
+async def read_user(user_id: IdPath, users: UserServiceDep, response: Response) -> User:
+    """Your own account, or any account with ``users.view``. Its version is the ``ETag``."""
+    return tagged(response, await users.get(user_id))
 
 
 @router.patch(
     "/{user_id}",
     response_model=UserPublic,
     dependencies=[require_permission("users", "change")],
-    responses={**AUTH, **problem_responses(404, 409, 422)},
+    responses={**AUTH, **problem_responses(404, 409, 412, 422, 428)},
 )
 async def update_user(
     user_id: IdPath,
@@ -147,25 +148,27 @@ async def update_user(
     users: UserServiceDep,
     office: OfficeDep,
     tasks: BackgroundTasks,
+    version: IfMatch,
+    response: Response,
 ) -> User:
     """Needs ``users.change``, and an account holding no permission or group you lack.
     Granting or revoking staff or superuser status takes a superuser. A changed email is told
     to the old address."""
-    user = await users.update(user_id, data)
+    user = await users.update(user_id, data, version=version)
     _send_outbox(users, office.mailer, tasks)
-    return user
+    return tagged(response, user)
 
 
 @router.delete(
     "/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[require_permission("users", "delete")],
-    responses={**AUTH, **problem_responses(404, 409)},
+    responses={**AUTH, **problem_responses(404, 409, 412, 428)},
 )
-async def delete_user(user_id: IdPath, users: UserServiceDep) -> Response:
+async def delete_user(user_id: IdPath, users: UserServiceDep, version: IfMatch) -> Response:
     """Needs ``users.delete``, and an account holding no permission or group you lack. The last
     active superuser cannot be deleted."""
-    await users.delete(user_id)
+    await users.delete(user_id, version=version)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

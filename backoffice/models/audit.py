@@ -38,6 +38,9 @@ class AuditEntry(AuditEntryBase, table=True):
     __tablename__ = "audit_entry"
 
     id: int | None = Field(default=None, primary_key=True)
+    object_version: int | None = None
+    """The record's version once this change was made (``services.versions``); None for an
+    unversioned table. A stale save lists the entries past the version it read."""
 
     @property
     def actor_name(self) -> str | None:

@@ -5,7 +5,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from pydantic import Field as PydanticField
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field
@@ -84,6 +84,11 @@ def updated_at_field() -> Any:
         nullable=False,
         sa_column_kwargs={"onupdate": utcnow},
     )
+
+
+def version_field() -> Any:
+    """The row's version (``services.versions``): 1 when created, one more at each change."""
+    return Field(default=1, nullable=False, sa_column_kwargs={"server_default": text("1")})
 
 
 class Page(BaseModel, Generic[T]):

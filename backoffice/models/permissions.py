@@ -7,7 +7,7 @@ from pydantic import ConfigDict, field_validator
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
-from backoffice.models.common import NO_NUL, documented, reject_nul
+from backoffice.models.common import NO_NUL, documented, reject_nul, version_field
 
 if TYPE_CHECKING:
     from backoffice.models.users import User
@@ -68,6 +68,7 @@ class Group(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=GROUP_NAME_MAX_LENGTH, unique=True)
+    version: int = version_field()
     permissions: list[Permission] = Relationship(
         link_model=GroupPermissionLink,
         sa_relationship_kwargs={"passive_deletes": True, "lazy": "raise_on_sql"},
@@ -120,6 +121,8 @@ class GroupPublic(SQLModel):
     id: int
     name: str
     permissions: list[str]
+    version: int = Field(default=1, exclude=True)
+    """The group's version: sent as the ``ETag`` header, not in the body."""
 
 
 class PermissionPublic(SQLModel):

@@ -11,6 +11,7 @@ from backoffice.models.common import (
     documented,
     reject_nul,
     updated_at_field,
+    version_field,
 )
 
 TITLE_MAX_LENGTH = 200
@@ -34,6 +35,7 @@ class Post(PostBase, table=True):
     author_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
+    version: int = version_field()
 
 
 class PostCreate(PostBase):

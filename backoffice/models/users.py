@@ -15,6 +15,7 @@ from backoffice.models.common import (
     documented,
     reject_nul,
     updated_at_field,
+    version_field,
 )
 from backoffice.models.permissions import UserGroupLink, UserPermissionLink
 
@@ -99,6 +100,7 @@ class User(UserBase, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
     last_login: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = version_field()
     # Never loaded implicitly (the services query memberships); the database deletes the links
     # with the user.
     groups: list["Group"] = Relationship(

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from backoffice.errors import NotFound
 from backoffice.models.permissions import Action
 from backoffice.services.audit import diff, snapshot
+from backoffice.services.versions import claim
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -100,6 +101,8 @@ async def run(service: Any, name: str, pk: int) -> Any:
     await getattr(service, name)(obj)
     changes = diff(before, snapshot(obj))
     service._check_storable({key: getattr(obj, key) for key in changes if hasattr(obj, key)})
+    if changes:  # a change like any other: the row's version moves on
+        await claim(service.session, obj, None, f"{service.resource.label} {pk}")
     service.session.add(obj)
     await service.flush_unique(service.unique_fields)
     await service.session.refresh(obj)

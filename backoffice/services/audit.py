@@ -4,6 +4,7 @@ Services record an entry in the same unit of work as the change itself, so a cha
 entry land together or not at all. Secret fields are recorded as changed, never with a value.
 """
 
+import builtins
 import re
 from datetime import date, datetime
 from enum import Enum
@@ -11,11 +12,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import inspect as sa_inspect
-from sqlmodel import col
+from sqlmodel import col, select
 
 from backoffice.errors import PermissionDenied
 from backoffice.models import AuditEntry, Page
 from backoffice.services.base import Service, parse_sort
+from backoffice.services.versions import VERSION, version_of
 
 SECRET = re.compile(r"(password|passwd|secret|token|api_?key|private_?key|hash)", re.I)
 SECRET_CHANGED = "(changed)"  # noqa: S105 (a marker, not a secret)
@@ -36,7 +38,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Field → [before, after] for what changed; a secret field → "(changed)"."""
     changes: dict[str, Any] = {}
     for key in sorted(set(before) | set(after)):
-        if key in ("updated_at",):
+        if key in ("updated_at", VERSION):  # the version goes in the entry's own column
             continue
         old, new = before.get(key), after.get(key)
         if SECRET.search(key):
@@ -76,6 +78,7 @@ class AuditService(Service):
                 object_id=str(identity[0]) if identity else "",
                 object_repr=_label(obj),
                 changes=changes,
+                object_version=version_of(obj),
             )
         )
         await self.session.flush()
@@ -124,6 +127,25 @@ class AuditService(Service):
             conditions.append(col(AuditEntry.at) < until)
         order = parse_sort(sort, AUDIT_SORT_FIELDS, "-id")
         return await self.fetch_page(AuditEntry, conditions, order, skip=skip, limit=limit)
+
+    async def changes_since(
+        self, object_type: str, object_id: str, version: int, *, limit: int = 20
+    ) -> builtins.list[AuditEntry]:
+        """The changes that moved a record past ``version``, oldest first: what a stale save
+        would have overwritten, and who made them when. For the door that was just refused a
+        save of this record (so its caller may change it): no ``audit.view`` needed, only
+        this record's entries are read."""
+        query = (
+            select(AuditEntry)
+            .where(
+                col(AuditEntry.object_type) == object_type,
+                col(AuditEntry.object_id) == object_id,
+                col(AuditEntry.object_version) > version,
+            )
+            .order_by(col(AuditEntry.id))
+            .limit(limit)
+        )
+        return builtins.list((await self.session.exec(query)).all())
 
     def _anonymous_label(self) -> str:
         if self.caller.trusted:

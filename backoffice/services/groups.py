@@ -21,6 +21,7 @@ from backoffice.models import (
 )
 from backoffice.services.base import like_pattern, parse_sort
 from backoffice.services.permissions import PermissionService
+from backoffice.services.versions import check_current, claim
 
 GROUP_SORT_FIELDS = frozenset({"id", "name"})
 GROUP_UNIQUE = {"name": "A group with this name already exists."}
@@ -42,7 +43,12 @@ class GroupService(PermissionService):
         page = await self.fetch_page(Group, conditions, order, skip=skip, limit=limit)
         codes = await self._group_codes([g.id for g in page.items if g.id is not None])
         items = [
-            GroupPublic(id=g.id, name=g.name, permissions=sorted(codes.get(g.id, ())))
+            GroupPublic(
+                id=g.id,
+                name=g.name,
+                permissions=sorted(codes.get(g.id, ())),
+                version=g.version,
+            )
             for g in page.items
             if g.id is not None
         ]
@@ -74,35 +80,51 @@ class GroupService(PermissionService):
         await self.audit.record("create", "groups", group, changes)
         return public
 
-    async def update_group(self, group_id: int, data: GroupUpdate) -> GroupPublic:
+    async def update_group(
+        self, group_id: int, data: GroupUpdate, *, version: int | None = None
+    ) -> GroupPublic:
+        """Rename a group or set its permissions; with ``version``, only if nobody has saved
+        since (``Stale``, nothing written)."""
         await self._require("groups", "change")
         group = await self._load_group(group_id)
         before = await self._group_public(group)
         values = data.model_dump(exclude_unset=True)
-        changes: dict[str, Any] = {}
-        if values.get("name") is not None and values["name"] != group.name:
-            await self._check_group_name(values["name"], exclude_id=group_id)
-            changes["name"] = [group.name, values["name"]]
-            group.name = values["name"]
-            self.session.add(group)
-            await self.flush_unique(GROUP_UNIQUE)
+        renames = values.get("name") is not None and values["name"] != group.name
+        permissions = None
         if values.get("permissions") is not None:
             permissions = await self._permissions_named(values["permissions"], field="permissions")
             after = {p.code for p in permissions}
             await self._require_holds(after ^ set(before.permissions), "grant or revoke")
-            if after != set(before.permissions):
-                await self._set_group_permissions(group_id, permissions)
-                changes["permissions"] = [before.permissions, sorted(after)]
-        if changes:
-            await self.audit.record("update", "groups", group, changes)
+            if after == set(before.permissions):
+                permissions = None
+        label = f"Group {group_id}"
+        if not renames and permissions is None:
+            check_current(group, version, label)
+            return before
+        if renames:
+            await self._check_group_name(values["name"], exclude_id=group_id)
+        await claim(self.session, group, version, label)
+        changes: dict[str, Any] = {}
+        if renames:
+            changes["name"] = [group.name, values["name"]]
+            group.name = values["name"]
+            self.session.add(group)
+            await self.flush_unique(GROUP_UNIQUE)
+        if permissions is not None:
+            await self._set_group_permissions(group_id, permissions)
+            changes["permissions"] = [before.permissions, sorted(p.code for p in permissions)]
+        await self.audit.record("update", "groups", group, changes)
         return await self._group_public(group)
 
-    async def delete_group(self, group_id: int) -> None:
+    async def delete_group(self, group_id: int, *, version: int | None = None) -> None:
+        """Delete a group; with ``version``, only if nobody has saved since (``Stale``)."""
         await self._require("groups", "delete")
         group = await self._load_group(group_id)
         public = await self._group_public(group)
         # Deleting a group takes its permissions from its members: the same as revoking them.
         await self._require_holds(set(public.permissions), "revoke")
+        if version is not None:
+            await claim(self.session, group, version, f"Group {group_id}")
         changes = {"name": [group.name, None], "permissions": [public.permissions, []]}
         await self.audit.record("delete", "groups", group, changes)
         await self.session.delete(group)
@@ -114,7 +136,10 @@ class GroupService(PermissionService):
         assert group.id is not None
         codes = await self._group_codes([group.id])
         return GroupPublic(
-            id=group.id, name=group.name, permissions=sorted(codes.get(group.id, ()))
+            id=group.id,
+            name=group.name,
+            permissions=sorted(codes.get(group.id, ())),
+            version=group.version,
         )
 
     async def _set_group_permissions(self, group_id: int, permissions: list[Permission]) -> None:

@@ -50,10 +50,12 @@ class OwnedService(ResourceService):
             data = self._owned(data, required=True)
         return await super().create(data)
 
-    async def update(self, pk: int, data: BaseModel | dict[str, Any]) -> Any:
+    async def update(
+        self, pk: int, data: BaseModel | dict[str, Any], *, version: int | None = None
+    ) -> Any:
         if not await self.granted("change"):
             data = self._owned(data, required=False)
-        return await super().update(pk, data)
+        return await super().update(pk, data, version=version)
 
     def _owned(self, data: BaseModel | dict[str, Any], *, required: bool) -> dict[str, Any]:
         """``data`` as one's own row: the owner filled in (on create), never someone else."""

@@ -15,6 +15,7 @@ from backoffice.models import Page, Post, PostCreate, PostUpdate, User
 from backoffice.models.permissions import Action
 from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Service, like_pattern, parse_sort
+from backoffice.services.versions import check_current, claim
 
 AUDIT_TYPE = "posts"
 POST_SORT_FIELDS = frozenset({"id", "title", "created_at", "updated_at"})
@@ -74,22 +75,35 @@ class PostService(Service):
         await self.audit.created(AUDIT_TYPE, post)
         return post
 
-    async def update(self, post_id: int, data: PostUpdate) -> Post:
+    async def update(self, post_id: int, data: PostUpdate, *, version: int | None = None) -> Post:
+        """Change a post; with ``version``, only if nobody has saved since (``Stale``)."""
         post = await self.get(post_id)
         await self._require_may("change", post)
+        changes = {
+            key: value
+            for key, value in data.model_dump(exclude_unset=True).items()
+            # these fields cannot be emptied to null
+            if not (value is None and key in ("title", "body", "published"))
+        }
+        label = f"Post {post_id}"
+        if all(getattr(post, key) == value for key, value in changes.items()):
+            check_current(post, version, label)
+            return post  # nothing to write: the version stays
         before = snapshot(post)
-        for key, value in data.model_dump(exclude_unset=True).items():
-            if value is None and key in ("title", "body", "published"):
-                continue  # these fields cannot be emptied to null
+        await claim(self.session, post, version, label)
+        for key, value in changes.items():
             setattr(post, key, value)
         self.session.add(post)
         await self.session.flush()
         await self.audit.updated(AUDIT_TYPE, post, before)
         return post
 
-    async def delete(self, post_id: int) -> None:
+    async def delete(self, post_id: int, *, version: int | None = None) -> None:
+        """Delete a post; with ``version``, only if nobody has saved since (``Stale``)."""
         post = await self.get(post_id)
         await self._require_may("delete", post)
+        if version is not None:
+            await claim(self.session, post, version, f"Post {post_id}")
         await self.audit.deleted(AUDIT_TYPE, post, snapshot(post))
         await self.session.delete(post)
         await self.session.flush()

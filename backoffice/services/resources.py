@@ -24,6 +24,7 @@ from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Caller, Service, like_pattern, parse_sort
 from backoffice.services.bounds import column_errors, value_error
 from backoffice.services.deleting import delete_row
+from backoffice.services.versions import check_current, claim
 
 if TYPE_CHECKING:
     from backoffice.registry import Resource
@@ -154,7 +155,11 @@ class ResourceService(Service):
             await self.audit.created(self.resource.name, obj)
         return obj
 
-    async def update(self, pk: int, data: BaseModel | dict[str, Any]) -> Any:
+    async def update(
+        self, pk: int, data: BaseModel | dict[str, Any], *, version: int | None = None
+    ) -> Any:
+        """Change row ``pk``. With ``version`` (the one the caller read), only if nobody has
+        saved since: else ``Stale``, and nothing is written (``services.versions``)."""
         obj = await self._load(pk, "change")
         changes = self._validated(self.resource.update_schema, data).model_dump(exclude_unset=True)
         for name in [k for k, v in changes.items() if v is None]:
@@ -166,7 +171,12 @@ class ResourceService(Service):
             {k: v for k, v in changes.items() if getattr(obj, k, None) != v}
         )
         await self.before_update(obj, changes)
+        label = f"{self.resource.label} {pk}"
+        if all(getattr(obj, key, None) == value for key, value in changes.items()):
+            check_current(obj, version, label)
+            return obj  # nothing to write: the version stays
         before = snapshot(obj)
+        await claim(self.session, obj, version, label)
         for key, value in changes.items():
             setattr(obj, key, value)
         self.session.add(obj)
@@ -176,9 +186,12 @@ class ResourceService(Service):
             await self.audit.updated(self.resource.name, obj, before)
         return obj
 
-    async def delete(self, pk: int) -> None:
+    async def delete(self, pk: int, *, version: int | None = None) -> None:
+        """Delete row ``pk``; with ``version``, only if nobody has saved since (``Stale``)."""
         obj = await self._load(pk, "delete")
         await self.before_delete(obj)
+        if version is not None:
+            await claim(self.session, obj, version, f"{self.resource.label} {pk}")
         if self.resource.audit:
             await self.audit.deleted(self.resource.name, obj, snapshot(obj))
         try:

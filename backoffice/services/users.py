@@ -29,6 +29,7 @@ from backoffice.services.credentials import CredentialService
 from backoffice.services.mail import Mail, Mailer
 from backoffice.services.managing import require_may_manage
 from backoffice.services.passwords import check_password
+from backoffice.services.versions import check_current, claim
 
 USER_SORT_FIELDS = frozenset({"id", "email", "username", "created_at", "last_login"})
 UNIQUE_FIELDS = {
@@ -147,11 +148,12 @@ class UserService(Service):
         await self.audit.created(AUDIT_TYPE, user)
         return user
 
-    async def update(self, user_id: int, data: UserUpdateMe) -> User:
+    async def update(self, user_id: int, data: UserUpdateMe, *, version: int | None = None) -> User:
         """Change a user. ``UserUpdate`` (with flags) is for admins; ``UserUpdateMe`` for self.
 
         Changing one's own email takes the current password; whoever changes an address, the
-        old one is told (a mail in ``outbox``).
+        old one is told (a mail in ``outbox``). With ``version`` (the one the caller read),
+        only if nobody has saved since: else ``Stale``, nothing written.
         """
         changes = data.model_dump(exclude_unset=True)
         current_password = changes.pop("current_password", None)
@@ -185,7 +187,12 @@ class UserService(Service):
         deactivates = user.is_active and changes.get("is_active") is False
         if demotes:
             await self._lock_superusers()
+        label = f"User {user_id}"
+        if all(getattr(user, key) == value for key, value in changes.items()):
+            check_current(user, version, label)
+            return user  # nothing to write: the version stays
         before = snapshot(user)
+        await claim(self.session, user, version, label)
         for key, value in changes.items():
             setattr(user, key, value)
         self.session.add(user)
@@ -239,12 +246,15 @@ class UserService(Service):
         await require_may_manage(self, user)
         return user
 
-    async def delete(self, user_id: int) -> None:
+    async def delete(self, user_id: int, *, version: int | None = None) -> None:
+        """Delete a user; with ``version``, only if nobody has saved since (``Stale``)."""
         self._refuse_key_on_owner(user_id)
         if not self.caller.is_self(user_id):
             await self._require("delete", "delete other users")
         user = await self._load(user_id)
         await require_may_manage(self, user)
+        if version is not None:
+            await claim(self.session, user, version, f"User {user_id}")
         removes_superuser = user.is_superuser and user.is_active
         if removes_superuser:
             await self._lock_superusers()

@@ -112,10 +112,12 @@ async def test_the_bulk_confirmation_names_only_rows_the_caller_may_see(
         "/admin/loan/bulk/delete_selected", params={"pks": ",".join(map(str, selection))}
     )
     assert page.status_code == 200
-    listed = re.findall(r'<li class="bulk-row" data-pk="(\d+)">([^<]*)</li>', page.text)
-    assert [(int(pk), label.strip()) for pk, label in listed] == [
-        (loans.mine, f"#{loans.mine} Mine open")
-    ]
+    listed = re.findall(
+        r'<tr class="bulk-row" data-pk="(\d+)"[^>]*>\s*<td[^>]*>\d+</td>\s*'
+        r'<td class="bulk-label[^"]*">([^<]*)</td>',
+        page.text,
+    )
+    assert [(int(pk), label.strip()) for pk, label in listed] == [(loans.mine, "Mine open")]
     assert "Someone else" not in page.text and "Mine archived" not in page.text
     api = await bearer(client, "clerk")
     for pk in (loans.others, loans.archived):
