@@ -5,6 +5,9 @@ list's action opens a confirmation page (a GET that changes nothing) listing the
 its form POSTs, with the CSRF token, to the same address, which runs each row in its own unit of
 work (one refused row does not undo the others) and answers with a report per row.
 
+With ``all=1`` and the list's query string, the action applies to every row the list's search
+and filters match (``admin.bulk_matching``: batches, one unit of work per row).
+
 A view declares an action with ``@bulk_action`` on a method ``(request, pk)`` that does one row
 through its service; ``BulkActionView`` offers every view "Delete selected" this way.
 """
@@ -22,6 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from backoffice.admin.bulk_matching import count_matching_rows, run_matching
 from backoffice.admin.reads import object_label
 from backoffice.admin.views import AdminFormError, ServiceModelView
 from backoffice.services.bounds import int_bounds
@@ -76,7 +80,11 @@ class BulkActionView(ServiceModelView):
     """A view whose list offers its ``@bulk_action`` methods, "Delete selected" included."""
 
     bulk_max_rows: ClassVar[int] = 500
-    """At most this many rows at once (a list page shows at most 100)."""
+    """At most this many ticked rows at once (a list page shows at most 100)."""
+
+    bulk_max_matching: ClassVar[int] = 100_000
+    """At most this many rows for an action over every row the list matches; past it the
+    confirmation page asks to narrow the search or filters."""
 
     # -- declaring -------------------------------------------------------------------------
 
@@ -141,6 +149,17 @@ class BulkActionView(ServiceModelView):
         """For the list template: the per-row delete buttons still need SQLAdmin's dialog."""
         return bool(self.can_delete and self.allows(request, "delete"))
 
+    def matching_actions(self, request: Request) -> list[tuple[str, str]]:
+        """For the list page: (label, address) of each action over every matching row."""
+        query = request.url.remove_query_params(["page", "pageSize", "after", "before"]).query
+        found = []
+        for name, action in self.bulk_actions().items():
+            if self.bulk_allowed(request, action):
+                label = action.label.removesuffix(" selected")
+                url = f"{self.bulk_url(request, name)}?all=1{'&' + query if query else ''}"
+                found.append((label, url))
+        return found
+
     def bulk_url(self, request: Request, name: str) -> str:
         return str(request.url_for(f"admin:view-{self.identity}-bulk", name=name))
 
@@ -154,6 +173,8 @@ class BulkActionView(ServiceModelView):
             raise HTTPException(status_code=404)
         if not self.bulk_allowed(request, action):
             raise HTTPException(status_code=403)
+        if request.query_params.get("all") == "1":
+            return await self._bulk_matching(request, name, action)
         if request.method == "POST":
             async with request.form() as form:
                 pks = self._selection(_field(form, "pks"))
@@ -170,7 +191,7 @@ class BulkActionView(ServiceModelView):
         if not pks:
             context["error"] = "No rows were selected: tick the rows first, then the action."
             return await self._render(request, context, 400)
-        labels = await self._labels(request, pks)
+        labels = await self.labels_of(request, pks)
         if request.method == "GET":
             context["rows"] = [(pk, labels[pk]) for pk in pks if pk in labels]
             context["missing"] = [pk for pk in pks if pk not in labels]
@@ -178,6 +199,37 @@ class BulkActionView(ServiceModelView):
         results = [await self._do(request, name, action, pk, labels.get(pk, "")) for pk in pks]
         context["results"] = results
         context["done_count"] = sum(1 for r in results if r.done)
+        return await self._render(request, context)
+
+    async def _bulk_matching(self, request: Request, name: str, action: BulkAction) -> Response:
+        """Every row the list's query (this request's query string) matches: the count on the
+        confirmation page, then the action row by row and a summary."""
+        query = request.url.remove_query_params(["all"]).query
+        list_url = str(request.url_for("admin:list", identity=self.identity))
+        context: dict[str, Any] = {
+            "title": action.label,
+            "model_view": self,
+            "action": action,
+            "action_url": f"{self.bulk_url(request, name)}?{request.url.query}",
+            "list_url": f"{list_url}?{query}" if query else list_url,
+        }
+        count, within = await count_matching_rows(self, request)
+        if not within:
+            context["error"] = (
+                f"More than {self.bulk_max_matching:,} rows match: narrow the search or the "
+                "filters, then try again."
+            )
+            return await self._render(request, context, 400)
+        if not count:
+            context["error"] = "No rows match the list's search and filters."
+            return await self._render(request, context, 400)
+        if request.method == "GET":
+            context["matching_count"] = count
+            return await self._render(request, context)
+        report = await run_matching(
+            self, request, lambda pk: self._do(request, name, action, pk, f"#{pk}")
+        )
+        context["matching"] = report
         return await self._render(request, context)
 
     async def _do(
@@ -214,7 +266,7 @@ class BulkActionView(ServiceModelView):
             pks[pk] = None
         return list(pks)
 
-    async def _labels(self, request: Request, pks: list[int]) -> dict[int, str]:
+    async def labels_of(self, request: Request, pks: list[int]) -> dict[int, str]:
         """The selected rows the caller may see, with their labels (read before anything
         changes): the service's ``visible()`` and ``can_see``, as on the details page."""
         key = self.pk_columns[0]

@@ -35,7 +35,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Send
 
-from backoffice.admin.filters import check_filter_values
+from backoffice.admin.listing import list_statement
 from backoffice.admin.lookup import AdminPage, service_view
 from backoffice.admin.views import ServiceModelView
 from backoffice.registry import SECRET_NAME
@@ -51,8 +51,6 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 HIDDEN = "(hidden)"
 """Written in place of a secret-looking key's value inside a JSON column."""
-
-_UNSET = object()
 
 
 # -- what is exported ------------------------------------------------------------------------
@@ -71,32 +69,6 @@ def is_secret(view: ServiceModelView, name: str) -> bool:
 def export_columns(view: ServiceModelView) -> list[str]:
     """The view's export columns (``column_export_list``, else the list's), less any secret."""
     return [name for name in view.get_export_columns() if not is_secret(view, name)]
-
-
-async def list_statement(view: ServiceModelView, request: Request) -> Select[Any]:
-    """The list page's query without its page: built as SQLAdmin's ``ModelView.list`` builds it
-    (the service's visibility, filters, then sort, then search), so the export holds the rows
-    the list shows."""
-    await check_filter_values(request, view.model, view.get_filters())
-    await view.prepare_reads(request)
-    stmt = view.list_query(request)
-    filters: list[Any] = view.get_filters()  # simple and operation filters take other arguments
-    for filter_ in filters:
-        name = filter_.parameter_name
-        value = request.query_params.get(name)
-        if not value and getattr(filter_, "default_value", _UNSET) is _UNSET:
-            continue
-        if getattr(filter_, "has_operator", False):
-            operation = request.query_params.get(f"{name}_op")
-            if operation:
-                stmt = await filter_.get_filtered_query(stmt, operation, value, view.model)
-        else:
-            stmt = await filter_.get_filtered_query(stmt, value, view.model)
-    stmt = view.sort_query(stmt, request)
-    search = request.query_params.get("search")
-    if search:
-        stmt = view.search_query(stmt=stmt, term=search)
-    return stmt
 
 
 def with_relationships(view: ServiceModelView, stmt: Select[Any], columns: list[str]) -> Any:
