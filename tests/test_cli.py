@@ -1,6 +1,7 @@
 """The real command line in a child process (``python -m backoffice …``) against a real database,
 checked through the services and over real HTTP."""
 
+import asyncio
 import os
 import re
 import signal
@@ -406,7 +407,7 @@ async def test_serve_with_two_workers_serves_from_both_on_one_port(
     deadline = time.monotonic() + SERVER_START_TIMEOUT
     while server.output()[1].count("Application startup complete") < 2:
         assert time.monotonic() < deadline, server.output()
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)
     # A token from whichever worker answered the login works on every request after it (the
     # workers share the secret key and the database, nothing else).
     import httpx2
