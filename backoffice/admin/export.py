@@ -158,11 +158,38 @@ def csv_cell(value: Any) -> str:
 # -- writing ---------------------------------------------------------------------------------
 
 
+def plain_columns(view: ServiceModelView, columns: list[str]) -> list[Any] | None:
+    """The model's columns named by ``columns`` if every one is a plain column (no related
+    row): the export then reads those columns, not whole ORM objects (several times faster)."""
+    mapper: Any = sa_inspect(view.model)
+    found = []
+    for name in columns:
+        if not isinstance(mapper.attrs.get(name), ColumnProperty):
+            return None
+        found.append(getattr(view.model, name))
+    return found
+
+
+def export_statement(view: ServiceModelView, stmt: Select[Any], columns: list[str]) -> Any:
+    plain = plain_columns(view, columns)
+    if plain:
+        return stmt.with_only_columns(*plain, maintain_column_froms=True)
+    return with_relationships(view, stmt, columns)
+
+
 async def batches(view: ServiceModelView, stmt: Any) -> AsyncIterator[Sequence[Any]]:
-    """The statement's rows, ``BATCH_SIZE`` at a time, from a server-side cursor."""
+    """The statement's rows, ``BATCH_SIZE`` at a time, from a server-side cursor: ORM objects,
+    or plain rows when it selects columns (``export_statement``)."""
+    whole_rows = [d.get("entity") for d in stmt.column_descriptions] == [view.model] and all(
+        d.get("expr") is view.model for d in stmt.column_descriptions
+    )
     # The identity map holds rows weakly: a written batch is freed once nothing refers to it.
     async with view.office.session() as session:
-        result = await session.stream_scalars(stmt.execution_options(yield_per=BATCH_SIZE))
+        options = stmt.execution_options(yield_per=BATCH_SIZE)
+        if whole_rows:
+            result: Any = await session.stream_scalars(options)
+        else:
+            result = await session.stream(options)
         async for batch in result.partitions():
             yield batch
 
@@ -242,7 +269,7 @@ class ExportPage(AdminPage):
             raise HTTPException(status_code=404)
         columns = export_columns(view)
         # Built before the response starts, so a bad sort or filter is a 400, not a cut file.
-        stmt = with_relationships(view, await list_statement(view, request), columns)
+        stmt = export_statement(view, await list_statement(view, request), columns)
         write, media_type = WRITERS[export_type]
         filename = export_filename(view, export_type)
         return ClosingStreamingResponse(
