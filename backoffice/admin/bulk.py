@@ -206,8 +206,11 @@ class BulkActionView(ServiceModelView):
         confirmation page, then the action row by row and a summary."""
         query = request.url.remove_query_params(["all"]).query
         list_url = str(request.url_for("admin:list", identity=self.identity))
+        heading = action.label.removesuffix(" selected")
         context: dict[str, Any] = {
-            "title": action.label,
+            "title": f"{heading}: every matching row",
+            "heading": f"{heading} every matching row",
+            "verb": heading,
             "model_view": self,
             "action": action,
             "action_url": f"{self.bulk_url(request, name)}?{request.url.query}",
