@@ -54,7 +54,7 @@ async def matching_keys(view: "BulkActionView", request: "Request") -> AsyncIter
     while True:
         query = keys if last is None else keys.where(key > last)
         async with view.office.session() as session:
-            batch = list((await session.scalars(query.limit(BATCH_SIZE))).all())
+            batch = list((await session.exec(query.limit(BATCH_SIZE))).scalars().all())
         if not batch:
             return
         yield batch
