@@ -14,6 +14,7 @@ Django 6.1 needs Python >= 3.12, so the peer has a venv of its own, made on firs
 
 import asyncio
 import glob
+import itertools
 import os
 import re
 import shutil
@@ -171,11 +172,14 @@ async def seed_auth_user(
         from datetime import UTC, datetime
 
         joined = datetime.fromtimestamp(now, UTC)
-        rows = [(admin_hash, True, username, "", "", email, True, True, joined)]
-        rows += [
-            (hashed, False, name, first, last, f"{name}@example.com", False, True, joined)
-            for name, first, last in names(users - 1)
-        ]
+        admin_row = (admin_hash, True, username, "", "", email, True, True, joined)
+        rows = itertools.chain(
+            [admin_row],
+            (
+                (hashed, False, name, first, last, f"{name}@example.com", False, True, joined)
+                for name, first, last in names(users - 1)
+            ),
+        )  # a generator: a million rows are never all in memory
         await connection.copy_records_to_table(
             "auth_user",
             records=rows,
