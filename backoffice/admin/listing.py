@@ -252,13 +252,15 @@ async def list_page(view: "ServiceModelView", request: Request) -> ListPage:
         value, pk = decode_cursor(after or before or "", column, key)
         backwards = not after
         later = descending == backwards  # the rows wanted sort after the cursor's
-        cursor = tuple_(column, key)
-        condition: ColumnElement[bool] = (
-            cursor > tuple_(value, pk) if later else cursor < tuple_(value, pk)
-        )
-        ascending = later
+        # (sort value, key) compared as a row, so an index on (column, key) serves it; a sort
+        # by the key alone compares the key.
+        by_key = column.key == key.key
+        columns = (key,) if by_key else (column, key)
+        cursor = key if by_key else tuple_(column, key)
+        bound = pk if by_key else tuple_(value, pk)
+        condition: ColumnElement[bool] = cursor > bound if later else cursor < bound
         stmt = stmt.where(condition).order_by(None)
-        stmt = stmt.order_by(*(c.asc() if ascending else c.desc() for c in (column, key)))
+        stmt = stmt.order_by(*(c.asc() if later else c.desc() for c in columns))
     else:
         after = before = None
         stmt = stmt.offset((page - 1) * page_size)

@@ -69,6 +69,11 @@ async def test_a_list_past_its_bound_says_more_than(
     assert f"Showing 1 to 10 of {len(many)} items" in page.text
     search = await signed_in.client.get("/admin/user/list", params={"search": "member07"})
     assert "Showing 1 to 1 of 1 items" in search.text
+    # A searched list counts to a lower bound of its own (each counted row is a text match).
+    monkeypatch.setattr(UserAdmin, "search_count_cap", 12)
+    params = {"search": "member", "pageSize": "10"}
+    search = await signed_in.client.get("/admin/user/list", params=params)
+    assert "Showing 1 to 10 of more than 12 items" in search.text
 
 
 @pytest.mark.parametrize("cap", [10, 100])
