@@ -158,6 +158,13 @@ class Settings(BaseSettings):
             return ["*"]
         return [urlsplit(self.base_url).hostname or "localhost"]
 
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Addresses (or networks, ``10.0.0.0/8``) of the reverse proxies in front of the app,
+    comma-separated; ``*`` trusts any. A request from one of them is taken to come from the
+    client its ``X-Forwarded-For`` names, over the scheme its ``X-Forwarded-Proto`` names (the
+    login throttle counts that address; the admin's links and Secure cookies follow that
+    scheme). Empty: the headers are ignored, whatever the server in front does with them."""
+
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     """API requests with a larger body are refused with 413 before being parsed."""
 
@@ -214,7 +221,9 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("allowed_origins", "allowed_hosts", "app_migrations", mode="before")
+    @field_validator(
+        "allowed_origins", "allowed_hosts", "app_migrations", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

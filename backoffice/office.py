@@ -330,6 +330,13 @@ class BackOffice:
             # (A standalone app has an Exception handler for every path instead.)
             app.add_middleware(UnexpectedErrorMiddleware, prefix=prefix)
         app.add_middleware(RequestIdMiddleware)
+        if self.settings.trusted_proxies:
+            # Outermost, so every layer (the admin's links, the throttles) sees the client and
+            # scheme the proxy names. uvicorn's own middleware, under any server (gunicorn,
+            # granian): ``backoffice serve`` turns the server's copy off so this is the switch.
+            from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+            app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=self.settings.trusted_proxies)
         self._chain_lifespan(app)
 
     def _chain_lifespan(self, app: FastAPI) -> None:

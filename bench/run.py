@@ -38,7 +38,7 @@ import asyncpg
 BENCH_DIR = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 MB = 1_000_000
-ALL_SCENARIOS = ("health", "me", "list", "login", "lag", "growth", "apikey")
+ALL_SCENARIOS = ("health", "me", "list", "login", "lag", "growth", "apikey", "admin", "django")
 
 ADMIN_EMAIL = "bench-admin@example.com"
 ADMIN_USERNAME = "benchadmin"
@@ -1185,6 +1185,91 @@ async def run_api_key(bo: Server, tokens: Tokens, key: str, args: argparse.Names
     ]
 
 
+async def run_admin(
+    databases: Databases, hashed: str, workdir: Path, args: argparse.Namespace
+) -> list[str]:
+    """The admin's pages at each size (p50, one request at a time), the CSV export of every
+    user at the largest size, and a bulk action over every row a filter matches."""
+    import admin_scale
+
+    sizes: list[int] = args.admin_sizes
+    table: dict[tuple[str, int], tuple[float, int]] = {}
+    lines: list[str] = []
+    history_user = 2
+    for size in sizes:
+        database = await databases.prepare(size_label(size), size, hashed, reuse=args.keep)
+        dsn = databases.pg.dsn(database)
+        await admin_scale.seed_admin_data(dsn, size, size, history_user)  # as many posts
+        server = Server("backoffice", "bo_app:create_app", databases.env(database), workdir)
+        await server.start()
+        client = await admin_scale.admin_session(
+            f"http://{HOST}:{server.port}", ADMIN_USERNAME, ADMIN_PASSWORD
+        )
+        try:
+            pages = admin_scale.admin_pages(size, RARE_TERM, COMMON_TERM, history_user, 1)
+            for label, path in pages:
+                table[(label, size)] = await admin_scale.p50_ms(client, path, args.admin_requests)
+                p50, errors = table[(label, size)]
+                log(f"admin {size_label(size)} {label}: p50 {p50:.1f} ms ({errors} errors)")
+            if size == max(sizes):
+                rows, seconds, before, peak = await admin_scale.measure_export(
+                    client, server.sampling_rss, server.rss
+                )
+                rate = rows / seconds if seconds else 0.0
+                grew = (peak - before) / MB
+                ok = rate >= admin_scale.TARGET_EXPORT_ROWS_PER_S and (
+                    grew <= admin_scale.TARGET_EXPORT_GROWTH_MB
+                )
+                lines.append(
+                    f"export CSV of {rows:,} users: {seconds:.1f} s, {rate:,.0f} rows/s (target "
+                    f">= {admin_scale.TARGET_EXPORT_ROWS_PER_S:,}); RSS {before / MB:.0f} MB "
+                    f"before, peak {peak / MB:.0f} MB (+{grew:.0f} MB, target <= "
+                    f"+{admin_scale.TARGET_EXPORT_GROWTH_MB} MB)  {verdict(ok)}"
+                )
+        finally:
+            await client.aclose()
+            await server.stop()
+    small, large = min(sizes), max(sizes)
+    header = [
+        f"Admin pages: p50 of {args.admin_requests} sequential requests in ms at {small:,} and "
+        f"{large:,} users (as many posts; one user with {admin_scale.AUDIT_ENTRIES:,} audit "
+        f"entries); target: growth <= {admin_scale.TARGET_GROWTH:g}x",
+        f"{'page':<22} {size_label(small):>8} {size_label(large):>8} {'growth':>7}  result",
+    ]
+    for label, _path in admin_scale.admin_pages(large, "", "", history_user, 1):
+        (p_small, e_small), (p_large, e_large) = table[(label, small)], table[(label, large)]
+        growth = p_large / p_small if p_small else 0.0
+        ok = growth <= admin_scale.TARGET_GROWTH and not (e_small or e_large)
+        errors = f" ({e_small + e_large} errors)" if e_small or e_large else ""
+        header.append(
+            f"{label:<22} {p_small:>8.1f} {p_large:>8.1f} {growth:>6.1f}x  {verdict(ok)}{errors}"
+        )
+    # A bulk action over every row a filter matches, on a database of its own.
+    database = await databases.prepare("bulk", args.bulk_rows, hashed, reuse=False)
+    server = Server("backoffice", "bo_app:create_app", databases.env(database), workdir)
+    await server.start()
+    client = await admin_scale.admin_session(
+        f"http://{HOST}:{server.port}", ADMIN_USERNAME, ADMIN_PASSWORD
+    )
+    try:
+        summary, seconds, longest, failed = await admin_scale.measure_bulk(
+            client, databases.pg.dsn(database)
+        )
+    finally:
+        await client.aclose()
+        await server.stop()
+    expected = f"Deactivated: {args.bulk_rows - 1:,} of {args.bulk_rows:,}."
+    ok = summary.startswith(expected) and not failed
+    ok = ok and longest <= admin_scale.TARGET_LONGEST_TRANSACTION_S
+    lines.append(
+        f"bulk deactivate, every active user ({args.bulk_rows:,}; the last superuser refused): "
+        f'{seconds:.1f} s, report "{summary}"; longest transaction seen {longest:.2f} s '
+        f"(target <= {admin_scale.TARGET_LONGEST_TRANSACTION_S:g} s), lock probes failed "
+        f"{failed}  {verdict(ok)}"
+    )
+    return header + lines
+
+
 def start_servers(databases: Databases, database: str, workdir: Path) -> dict[str, Server]:
     env = databases.env(database)
     floor_env = env | {"BENCH_FLOOR_DSN": databases.pg.dsn(database)}
@@ -1239,7 +1324,7 @@ async def run(args: argparse.Namespace) -> int:
     hashed = await asyncio.to_thread(lambda: str(params.context().hash(SEED_PASSWORD)))
     servers: dict[str, Server] = {}
     try:
-        main_scenarios = [s for s in scenarios if s != "growth"]
+        main_scenarios = [s for s in scenarios if s not in {"growth", "admin", "django"}]
         if main_scenarios:
             database = await databases.prepare(
                 size_label(args.users), args.users, hashed, reuse=args.keep
@@ -1278,6 +1363,16 @@ async def run(args: argparse.Namespace) -> int:
             log("growth scenario")
             print()
             print("\n".join(await run_growth(databases, hashed, workdir, args)))
+        if "admin" in scenarios:
+            log("admin scenario")
+            print()
+            print("\n".join(await run_admin(databases, hashed, workdir, args)))
+        if "django" in scenarios:
+            import peer_bench
+
+            log("django scenario")
+            print()
+            print("\n".join(await peer_bench.run_django(databases, hashed, workdir, args)))
     finally:
         for server in servers.values():
             await server.stop()
@@ -1332,6 +1427,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="an extra backoffice setting (repeatable): BACKOFFICE_MAX_CONCURRENT_HASHES=2",
     )
     parser.add_argument("--profile", metavar="DIR", help="also record py-spy profiles into DIR")
+    sizes = lambda text: sorted(int(s) for s in text.split(","))  # noqa: E731
+    parser.add_argument(
+        "--admin-sizes", type=sizes, default=[1_000, 1_000_000], help="admin scenario sizes"
+    )
+    parser.add_argument(
+        "--admin-requests", type=int, default=30, help="requests per admin page and size (30)"
+    )
+    parser.add_argument(
+        "--bulk-rows", type=int, default=10_000, help="users in the bulk action's database"
+    )
+    parser.add_argument(
+        "--django-sizes", type=sizes, default=[10_000, 1_000_000], help="Django peer sizes"
+    )
+    parser.add_argument(
+        "--django-requests", type=int, default=200, help="alternating requests per line (200)"
+    )
     args = parser.parse_args(argv)
     unknown = set(args.scenarios) - set(ALL_SCENARIOS)
     if unknown:

@@ -1,6 +1,7 @@
 """The real command line in a child process (``python -m backoffice …``) against a real database,
 checked through the services and over real HTTP."""
 
+import asyncio
 import os
 import re
 import signal
@@ -353,12 +354,12 @@ def start_server(cli: Cli, tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """Start ``backoffice serve`` on a free port and wait until /health answers."""
     servers: list[Server] = []
 
-    def start(**env: str) -> Server:
+    def start(*args: str, **env: str) -> Server:
         port = free_port()
         out, err = tmp_path / f"serve{len(servers)}.out", tmp_path / f"serve{len(servers)}.err"
         with out.open("wb") as stdout, err.open("wb") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-m", "backoffice", "serve", "--port", str(port)],
+                [sys.executable, "-m", "backoffice", "serve", "--port", str(port), *args],
                 env=cli.env | env,
                 cwd=cli.cwd,
                 stdout=stdout,
@@ -433,6 +434,35 @@ async def test_serve_creates_the_configured_first_superuser_once(
         ("boss", "boss@example.com", True)
     ]
     await authenticate(empty_db, "boss", STRONG)
+
+
+async def test_serve_with_two_workers_serves_from_both_on_one_port(
+    migrated: Cli, empty_db: Settings, start_server: Callable[..., Server]
+) -> None:
+    first = {
+        "BACKOFFICE_FIRST_SUPERUSER_EMAIL": "boss@example.com",
+        "BACKOFFICE_FIRST_SUPERUSER_USERNAME": "boss",
+        "BACKOFFICE_FIRST_SUPERUSER_PASSWORD": STRONG,
+    }
+    server = start_server("--workers", "2", **first)
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while server.output()[1].count("Application startup complete") < 2:
+        assert time.monotonic() < deadline, server.output()
+        await asyncio.sleep(0.1)
+    # A token from whichever worker answered the login works on every request after it (the
+    # workers share the secret key and the database, nothing else).
+    import httpx2
+
+    async with httpx2.AsyncClient(base_url=server.base_url) as client:
+        login = await client.post("/api/auth/login", data={"username": "boss", "password": STRONG})
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        for _ in range(20):
+            me = await client.get("/api/users/me", headers=headers)
+            assert me.status_code == 200 and me.json()["username"] == "boss"
+    _, stderr = stop(server)
+    assert stderr.count("Started server process") == 2, stderr
+    assert "Traceback" not in stderr
 
 
 async def test_serve_refuses_a_first_superuser_with_a_weak_password(

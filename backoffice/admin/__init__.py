@@ -75,6 +75,10 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
         )
     )
     admin.templates.env.globals["csrf_token"] = current_csrf_token
+    # SQLAdmin's templates indent their block tags: without these, every tag leaves its line's
+    # indentation and newline in the page, two thirds of a 100-row list page's weight.
+    admin.templates.env.trim_blocks = True
+    admin.templates.env.lstrip_blocks = True
     views: list[type[ServiceModelView]] = []
     for resource in office.registry:
         if resource.admin_class is None:

@@ -7,6 +7,9 @@ its form POSTs, with the CSRF token and each row's version as shown, to the same
 runs each row in its own unit of work (one refused row does not undo the others), refuses a row
 changed since the preview, and answers with a report per row.
 
+With ``all=1`` and the list's query string, the action applies to every row the list's search
+and filters match (``admin.bulk_matching``: batches, one unit of work per row).
+
 A view declares an action with ``@bulk_action`` on a method ``(request, pk)`` that does one row
 through its service; ``BulkActionView`` offers every view "Delete selected" this way.
 """
@@ -32,6 +35,7 @@ from backoffice.admin.bulk_preview import (
     rehearsal_session,
     rehearse,
 )
+from backoffice.admin.bulk_matching import count_matching_rows, run_matching
 from backoffice.admin.reads import object_label
 from backoffice.admin.views import AdminFormError, ServiceModelView
 from backoffice.errors import DomainError
@@ -91,7 +95,11 @@ class BulkActionView(ServiceModelView):
     """A view whose list offers its ``@bulk_action`` methods, "Delete selected" included."""
 
     bulk_max_rows: ClassVar[int] = 500
-    """At most this many rows at once (a list page shows at most 100)."""
+    """At most this many ticked rows at once (a list page shows at most 100)."""
+
+    bulk_max_matching: ClassVar[int] = 100_000
+    """At most this many rows for an action over every row the list matches; past it the
+    confirmation page asks to narrow the search or filters."""
 
     # -- declaring -------------------------------------------------------------------------
 
@@ -156,6 +164,17 @@ class BulkActionView(ServiceModelView):
         """For the list template: the per-row delete buttons still need SQLAdmin's dialog."""
         return bool(self.can_delete and self.allows(request, "delete"))
 
+    def matching_actions(self, request: Request) -> list[tuple[str, str]]:
+        """For the list page: (label, address) of each action over every matching row."""
+        query = request.url.remove_query_params(["page", "pageSize", "after", "before"]).query
+        found = []
+        for name, action in self.bulk_actions().items():
+            if self.bulk_allowed(request, action):
+                label = action.label.removesuffix(" selected")
+                url = f"{self.bulk_url(request, name)}?all=1{'&' + query if query else ''}"
+                found.append((label, url))
+        return found
+
     def bulk_url(self, request: Request, name: str) -> str:
         return str(request.url_for(f"admin:view-{self.identity}-bulk", name=name))
 
@@ -169,6 +188,8 @@ class BulkActionView(ServiceModelView):
             raise HTTPException(status_code=404)
         if not self.bulk_allowed(request, action):
             raise HTTPException(status_code=403)
+        if request.query_params.get("all") == "1":
+            return await self._bulk_matching(request, name, action)
         if request.method == "POST":
             async with request.form() as form:
                 selection = self._selection(_field(form, "pks"))
@@ -250,6 +271,40 @@ class BulkActionView(ServiceModelView):
 
         return await super().run(request, held)
 
+    async def _bulk_matching(self, request: Request, name: str, action: BulkAction) -> Response:
+        """Every row the list's query (this request's query string) matches: the count on the
+        confirmation page, then the action row by row and a summary."""
+        query = request.url.remove_query_params(["all"]).query
+        list_url = str(request.url_for("admin:list", identity=self.identity))
+        heading = action.label.removesuffix(" selected")
+        context: dict[str, Any] = {
+            "title": f"{heading}: every matching row",
+            "heading": f"{heading} every matching row",
+            "verb": heading,
+            "model_view": self,
+            "action": action,
+            "action_url": f"{self.bulk_url(request, name)}?{request.url.query}",
+            "list_url": f"{list_url}?{query}" if query else list_url,
+        }
+        count, within = await count_matching_rows(self, request)
+        if not within:
+            context["error"] = (
+                f"More than {self.bulk_max_matching:,} rows match: narrow the search or the "
+                "filters, then try again."
+            )
+            return await self._render(request, context, 400)
+        if not count:
+            context["error"] = "No rows match the list's search and filters."
+            return await self._render(request, context, 400)
+        if request.method == "GET":
+            context["matching_count"] = count
+            return await self._render(request, context)
+        report = await run_matching(
+            self, request, lambda pk: self._do(request, name, action, pk, f"#{pk}")
+        )
+        context["matching"] = report
+        return await self._render(request, context)
+
     async def _do(
         self, request: Request, name: str, action: BulkAction, pk: int, label: str
     ) -> RowResult:
@@ -286,6 +341,10 @@ class BulkActionView(ServiceModelView):
                 raise HTTPException(status_code=400, detail="Invalid selection.")
             pks.setdefault(pk, version)
         return pks
+
+    async def labels_of(self, request: Request, pks: list[int]) -> dict[int, str]:
+        """The labels of the selected rows the caller may see (``_labels`` without versions)."""
+        return {pk: label for pk, (label, _) in (await self._labels(request, pks)).items()}
 
     async def _labels(self, request: Request, pks: list[int]) -> dict[int, tuple[str, int | None]]:
         """The selected rows the caller may see, with their labels and versions (read before

@@ -35,7 +35,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Send
 
-from backoffice.admin.filters import check_filter_values
+from backoffice.admin.listing import list_statement
 from backoffice.admin.lookup import AdminPage, service_view
 from backoffice.admin.views import ServiceModelView
 from backoffice.registry import SECRET_NAME
@@ -51,8 +51,6 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 HIDDEN = "(hidden)"
 """Written in place of a secret-looking key's value inside a JSON column."""
-
-_UNSET = object()
 
 
 # -- what is exported ------------------------------------------------------------------------
@@ -71,32 +69,6 @@ def is_secret(view: ServiceModelView, name: str) -> bool:
 def export_columns(view: ServiceModelView) -> list[str]:
     """The view's export columns (``column_export_list``, else the list's), less any secret."""
     return [name for name in view.get_export_columns() if not is_secret(view, name)]
-
-
-async def list_statement(view: ServiceModelView, request: Request) -> Select[Any]:
-    """The list page's query without its page: built as SQLAdmin's ``ModelView.list`` builds it
-    (the service's visibility, filters, then sort, then search), so the export holds the rows
-    the list shows."""
-    await check_filter_values(request, view.model, view.get_filters())
-    await view.prepare_reads(request)
-    stmt = view.list_query(request)
-    filters: list[Any] = view.get_filters()  # simple and operation filters take other arguments
-    for filter_ in filters:
-        name = filter_.parameter_name
-        value = request.query_params.get(name)
-        if not value and getattr(filter_, "default_value", _UNSET) is _UNSET:
-            continue
-        if getattr(filter_, "has_operator", False):
-            operation = request.query_params.get(f"{name}_op")
-            if operation:
-                stmt = await filter_.get_filtered_query(stmt, operation, value, view.model)
-        else:
-            stmt = await filter_.get_filtered_query(stmt, value, view.model)
-    stmt = view.sort_query(stmt, request)
-    search = request.query_params.get("search")
-    if search:
-        stmt = view.search_query(stmt=stmt, term=search)
-    return stmt
 
 
 def with_relationships(view: ServiceModelView, stmt: Select[Any], columns: list[str]) -> Any:
@@ -186,11 +158,38 @@ def csv_cell(value: Any) -> str:
 # -- writing ---------------------------------------------------------------------------------
 
 
+def plain_columns(view: ServiceModelView, columns: list[str]) -> list[Any] | None:
+    """The model's columns named by ``columns`` if every one is a plain column (no related
+    row): the export then reads those columns, not whole ORM objects (several times faster)."""
+    mapper: Any = sa_inspect(view.model)
+    found = []
+    for name in columns:
+        if not isinstance(mapper.attrs.get(name), ColumnProperty):
+            return None
+        found.append(getattr(view.model, name))
+    return found
+
+
+def export_statement(view: ServiceModelView, stmt: Select[Any], columns: list[str]) -> Any:
+    plain = plain_columns(view, columns)
+    if plain:
+        return stmt.with_only_columns(*plain, maintain_column_froms=True)
+    return with_relationships(view, stmt, columns)
+
+
 async def batches(view: ServiceModelView, stmt: Any) -> AsyncIterator[Sequence[Any]]:
-    """The statement's rows, ``BATCH_SIZE`` at a time, from a server-side cursor."""
+    """The statement's rows, ``BATCH_SIZE`` at a time, from a server-side cursor: ORM objects,
+    or plain rows when it selects columns (``export_statement``)."""
+    whole_rows = [d.get("entity") for d in stmt.column_descriptions] == [view.model] and all(
+        d.get("expr") is view.model for d in stmt.column_descriptions
+    )
     # The identity map holds rows weakly: a written batch is freed once nothing refers to it.
     async with view.office.session() as session:
-        result = await session.stream_scalars(stmt.execution_options(yield_per=BATCH_SIZE))
+        options = stmt.execution_options(yield_per=BATCH_SIZE)
+        if whole_rows:
+            result: Any = await session.stream_scalars(options)
+        else:
+            result = await session.stream(options)
         async for batch in result.partitions():
             yield batch
 
@@ -270,7 +269,7 @@ class ExportPage(AdminPage):
             raise HTTPException(status_code=404)
         columns = export_columns(view)
         # Built before the response starts, so a bad sort or filter is a 400, not a cut file.
-        stmt = with_relationships(view, await list_statement(view, request), columns)
+        stmt = export_statement(view, await list_statement(view, request), columns)
         write, media_type = WRITERS[export_type]
         filename = export_filename(view, export_type)
         return ClosingStreamingResponse(

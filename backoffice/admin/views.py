@@ -1,16 +1,19 @@
 """The base of every backoffice admin view: writes go through the services, never around them."""
 
+import builtins
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import Select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from wtforms import Form, HiddenField
 
 from backoffice.admin.csrf import FORM_FIELD, current_csrf_token
+from backoffice.admin.listing import ListPage, count_matching, list_page, sort_fields, tie_breaker
 from backoffice.admin.reads import ReadingView
 from backoffice.admin.relations import (
     ChoicesConverter,
@@ -83,6 +86,15 @@ class ServiceModelView(ReadingView):
     page_size = 25
     page_size_options: ClassVar[list[int]] = [10, 25, 50, 100]
 
+    list_count_cap: ClassVar[int] = 10_000
+    """A list page (and the dashboard) counts at most this many matching rows; past it the page
+    says "more than 10,000" and pages by its prev/next links (``admin.listing``)."""
+
+    search_count_cap: ClassVar[int] = 1_000
+    """The bound when the list is searched: a text search tests every row it counts (three
+    ``ILIKE`` on the users), so counting 10,000 matches of a common word would cost more than
+    the rest of the page; past this it says "more than 1,000"."""
+
     details_template = "backoffice/details.html"
     edit_template = "backoffice/edit.html"
     """SQLAdmin's pages plus the links to an object's own pages (history, set password)."""
@@ -132,6 +144,33 @@ class ServiceModelView(ReadingView):
         if not self.allows(request, "view"):
             raise HTTPException(status_code=403)
         return True
+
+    # -- lists at any size (``admin.listing``) --------------------------------------------------
+
+    async def list(self, request: Request) -> ListPage:
+        return await list_page(self, request)
+
+    async def bounded_count(
+        self, request: Request, stmt: Select[Any] | None = None
+    ) -> tuple[int, bool]:
+        """How many rows the caller may see (``stmt``: a narrower list query), counting at
+        most ``list_count_cap`` of them: (count, exact)."""
+        await self.prepare_reads(request)
+        query = stmt if stmt is not None else self.list_query(request)
+        searched = stmt is not None and bool(request.query_params.get("search"))
+        cap = min(self.search_count_cap, self.list_count_cap) if searched else self.list_count_cap
+        return await count_matching(self, query, cap)
+
+    def sort_query(self, stmt: Select[Any], request: Request) -> Select[Any]:
+        """SQLAdmin's sort plus the key as tie-breaker: rows with equal sort values keep one
+        order, so pages neither repeat nor skip a row."""
+        stmt = super().sort_query(stmt, request)
+        fields = sort_fields(self, request)
+        key = tie_breaker(self)
+        if all(name != key.key for name, _ in fields):
+            descending = bool(fields) and fields[-1][1]
+            stmt = stmt.order_by(key.desc() if descending else key.asc())
+        return stmt
 
     async def create_context(self, request: Request) -> dict[str, Any]:
         context: dict[str, Any] = await super().create_context(request)
@@ -183,7 +222,7 @@ class ServiceModelView(ReadingView):
             raise AdminFormError(exc.detail) from None
 
     @staticmethod
-    def parse(schema: type[S], data: dict[str, Any], fields: list[str]) -> S:
+    def parse(schema: type[S], data: dict[str, Any], fields: builtins.list[str]) -> S:
         """Validate form data with the resource's schema variant (tables skip validation)."""
         values = {name: _blank_to_none(data.get(name)) for name in fields if name in data}
         try:

@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 from alembic.util.exc import CommandError as AlembicCommandError
 from pydantic import ValidationError
@@ -30,6 +31,13 @@ from backoffice.errors import Conflict, DomainError
 from backoffice.models import UserAdminCreate
 from backoffice.office import BackOffice
 
+SERVER_OPTIONS: dict[str, Any] = {
+    "loop": "auto",  # uvloop when installed (a dependency where it builds), else asyncio
+    "http": "auto",  # httptools when installed, else h11
+    "proxy_headers": False,  # the app's ``trusted_proxies`` decides (see BackOffice.mount)
+}
+"""How ``backoffice serve`` runs uvicorn (bench/README.md: why this stack)."""
+
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
@@ -51,10 +59,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             reload_dirs=[str(Path(__file__).resolve().parents[1])] if args.reload else None,
             workers=None if args.reload else args.workers,
             log_level=log_level,
+            **SERVER_OPTIONS,
         )
     else:
         uvicorn.run(
-            BackOffice(settings).create_app(), host=args.host, port=args.port, log_level=log_level
+            BackOffice(settings).create_app(),
+            host=args.host,
+            port=args.port,
+            log_level=log_level,
+            **SERVER_OPTIONS,
         )
     return EXIT_OK
 
