@@ -14,6 +14,7 @@ from backoffice.admin.auth import SESSION_KEY, AdminAuth
 from backoffice.admin.choices import choices_routes
 from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
 from backoffice.admin.export import install_export
+from backoffice.admin.list_editing import list_edit_routes
 from backoffice.admin.guards import QueryGuardMiddleware
 from backoffice.admin.headers import SecurityHeadersMiddleware
 from backoffice.admin.pages import install_pages
@@ -61,6 +62,7 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     admin.admin.router.routes.extend(password_reset_routes(office, admin))
     install_pages(admin)
     admin.admin.router.routes.extend(choices_routes(admin))  # relation search (choices.py)
+    admin.admin.router.routes.extend(list_edit_routes(admin))  # list_editable (list_editing.py)
     admin.admin.router.routes.append(
         Mount(
             "/_backoffice",

@@ -62,6 +62,7 @@ ALLOWED: dict[str, Allowed] = {
         "/{identity}/set-password/{pk:path}", _m("GET", "HEAD", "POST"), ours=True
     ),
     "relation_choices": Allowed("/{identity}/choices/{field}", _m("GET", "HEAD"), ours=True),
+    "list_edit": Allowed("/{identity}/list-edit", _m("POST"), ours=True),
 }
 """Route name -> what it must look like. Every other route of the admin is dropped."""
 
