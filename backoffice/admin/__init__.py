@@ -14,9 +14,9 @@ from backoffice.admin.auth import SESSION_KEY, AdminAuth
 from backoffice.admin.choices import choices_routes
 from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
 from backoffice.admin.export import install_export
-from backoffice.admin.list_editing import list_edit_routes
 from backoffice.admin.guards import QueryGuardMiddleware
 from backoffice.admin.headers import SecurityHeadersMiddleware
+from backoffice.admin.list_editing import list_edit_routes
 from backoffice.admin.pages import install_pages
 from backoffice.admin.password_reset import password_reset_routes
 from backoffice.admin.resources import ResourceAdmin

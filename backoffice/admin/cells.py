@@ -73,8 +73,9 @@ def cell_input(
     else:
         kind = "number" if isinstance(column_type, Integer | Numeric) else "text"
         attrs["value"] = text
-        if kind == "text" and getattr(column_type, "length", None):
-            attrs["maxlength"] = str(column_type.length)
+        length = getattr(column_type, "length", None)
+        if kind == "text" and length:
+            attrs["maxlength"] = str(length)
         html = Markup('<input type="{}" class="form-control form-control-sm{}"{}>').format(
             kind, invalid, _attrs(attrs)
         )

@@ -14,7 +14,7 @@ new row), ``{prefix}-{i}-DELETE`` and ``{prefix}-{i}-{field}``.
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
@@ -25,8 +25,8 @@ from starlette.exceptions import HTTPException
 from backoffice.admin.cells import cell_input, cell_text, submitted_value
 from backoffice.errors import NotFound
 from backoffice.services import Caller
-from backoffice.services.bounds import int_bounds
 from backoffice.services.batch import RowsRefused, Step, field_messages, save_all_or_nothing
+from backoffice.services.bounds import int_bounds
 from backoffice.services.resources import may_view
 
 if TYPE_CHECKING:
@@ -60,6 +60,10 @@ class InlineAdmin:
     label: ClassVar[str] = ""
     """The section's heading. Default: the child resource's plural label."""
 
+    column_labels: ClassVar[dict[str, str]] = {}
+    """Column headings by field. Default: the child's own admin labels, else the field's
+    name in words."""
+
 
 @dataclass
 class InlineRow:
@@ -91,7 +95,10 @@ class Formset:
         return self.inline.label or self.resource.label_plural
 
     def heading(self, name: str) -> str:
-        return name.replace("_", " ").capitalize()
+        own = getattr(self.resource.admin_class, "column_labels", {})
+        labels = {**(own if isinstance(own, dict) else {}), **self.inline.column_labels}
+        label = labels.get(name)
+        return label if isinstance(label, str) else name.replace("_", " ").capitalize()
 
     def input(self, row: InlineRow, name: str) -> Markup:
         """The input of one cell (for the template)."""
@@ -174,7 +181,8 @@ async def stored_formset(
                         pk = str(getattr(child, key.key))
                         rows.append(InlineRow(len(rows), pk, texts))
     formset = Formset(inline, resource, fk, fields, rows)
-    rows.extend(formset.blank(len(rows) + i) for i in range(inline.extra))
+    stored = len(rows)
+    rows.extend([formset.blank(stored + i) for i in range(inline.extra)])
     return formset
 
 
@@ -218,8 +226,8 @@ async def save_formsets(
         await save_all_or_nothing(session, [step for _, step in steps])
     except RowsRefused as exc:
         for key, error in exc.refused.items():
-            number, index = key  # type: ignore[misc]
-            formsets[number].rows[index].errors = field_messages(error)
+            number, position = cast(tuple[int, int], key)
+            formsets[number].rows[position].errors = field_messages(error)
         raise
 
 

@@ -62,8 +62,13 @@ class ListEditableView(ServiceModelView):
         text = shown.texts.get(pk, {}).get(prop, cell_text(value))
         label = self._column_labels.get(prop, prop.replace("_", " ").capitalize())
         cell = cell_input(
-            self.model, prop, text, input_name=f"row-{pk}-{prop}", label=f"{label} ({pk})",
-            form=FORM_ID, error=error,
+            self.model,
+            prop,
+            text,
+            input_name=f"row-{pk}-{prop}",
+            label=f"{label} ({pk})",
+            form=FORM_ID,
+            error=error,
         )
         return value, cell
 
@@ -74,7 +79,9 @@ class ListEditableView(ServiceModelView):
 
         async def save(session: Any, caller: Caller) -> None:
             service = self.office.service(getattr(self, "resource_name", ""), session, caller)
-            steps: list[Step] = [(pk, self._row_step(service, pk, t, changed)) for pk, t in texts.items()]
+            steps: list[Step] = [
+                (pk, self._row_step(service, pk, t, changed)) for pk, t in texts.items()
+            ]
             await save_all_or_nothing(session, steps)
 
         async with self.office.session() as session:
@@ -154,5 +161,3 @@ def _text(value: Any) -> str:
 def list_edit_routes(admin: Admin) -> list[Route]:
     page = ListEditing(admin)
     return [Route("/{identity}/list-edit", page.save, methods=["POST"], name="list_edit")]
-
-

@@ -130,8 +130,7 @@ class ResourceAdmin:
             if len(find_fk(inline, resource.model)) > 1:
                 raise ImproperlyConfigured(
                     "backoffice.E013",
-                    f"{model}: {inline.__name__} has several foreign keys to {model}; "
-                    "set fk_name",
+                    f"{model}: {inline.__name__} has several foreign keys to {model}; set fk_name",
                 )
 
     @classmethod

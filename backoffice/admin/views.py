@@ -144,12 +144,13 @@ class ServiceModelView(ReadingView):
             raise HTTPException(status_code=403)
         return True
 
-    async def scaffold_form(self, rules: Sequence[str] | None = None) -> type[Form]:
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         # The model field's description (``Field(description=...)``) is the form field's help
         # text, unless ``form_args`` gives one.
         texts = help_texts(self.model)
         given = type(self).form_args
-        self.form_args = {n: {**texts.get(n, {}), **given.get(n, {})} for n in {*texts, *given}}
+        merged = {n: {**texts.get(n, {}), **given.get(n, {})} for n in {*texts, *given}}
+        self.form_args = merged  # type: ignore[misc]  # this view's, per office
         form: type[Form] = await super().scaffold_form(rules)
         return form
 

@@ -26,7 +26,9 @@ class RowsRefused(DomainError):
     def __init__(self, refused: dict[Hashable, DomainError]) -> None:
         count = len(refused)
         rows = "row was" if count == 1 else "rows were"
-        super().__init__(f"Nothing was saved: {count} {rows} refused (see the reasons beside them).")
+        super().__init__(
+            f"Nothing was saved: {count} {rows} refused (see the reasons beside them)."
+        )
         self.refused = refused
 
 

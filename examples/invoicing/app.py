@@ -19,7 +19,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     office.register(Customer, name="customers", service=CustomerService, admin=CustomerAdmin)
     office.register(Invoice, name="invoices", service=InvoiceService, admin=InvoiceAdmin)
     office.register(
-        InvoiceLine, name="invoice_lines", service=InvoiceLineService, admin=InvoiceLineAdmin
+        InvoiceLine,
+        name="invoice_lines",
+        label="Invoice line",
+        service=InvoiceLineService,
+        admin=InvoiceLineAdmin,
     )
     office.mount(app)
     return app

@@ -2,12 +2,12 @@
 
 from typing import Any, ClassVar
 
+from sqlmodel import col, func, select
+
 from backoffice.errors import Conflict, InvalidInput
 from backoffice.models.permissions import Action
 from backoffice.services.actions import resource_action
 from backoffice.services.resources import ResourceService
-from sqlmodel import col, func, select
-
 from examples.invoicing.models import Customer, Invoice, InvoiceLine, InvoiceStatus
 
 TRANSITIONS: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {

@@ -26,12 +26,13 @@
     return b;
   }
 
-  function column(title, list, extra) {
+  function column(title, list, extra, note) {
     var box = document.createElement('div');
     box.className = 'bo-chooser-side';
     var heading = document.createElement('div');
     heading.className = 'bo-chooser-title';
     heading.textContent = title;
+    if (note) heading.appendChild(note);
     box.appendChild(heading);
     if (extra) box.appendChild(extra);
     box.appendChild(list);
@@ -66,13 +67,13 @@
     var buttons = document.createElement('div');
     buttons.className = 'bo-chooser-buttons';
     [add, remove, addAll, removeAll].forEach(function (b) { buttons.appendChild(b); });
-    var count = document.createElement('div');
+    var count = document.createElement('span');
     count.className = 'bo-chooser-count text-muted small';
     var wrapper = document.createElement('div');
     wrapper.className = 'bo-chooser';
     wrapper.appendChild(column('Available', available, search));
     wrapper.appendChild(buttons);
-    wrapper.appendChild(column('Chosen', chosen, count));
+    wrapper.appendChild(column('Chosen', chosen, null, count));
 
     function render() {
       var term = search.value.trim().toLowerCase();
@@ -88,7 +89,7 @@
           shown++;
         }
       });
-      count.textContent = chosen.options.length + ' chosen';
+      count.textContent = ' (' + chosen.options.length + ')';
       addAll.disabled = shown === 0;
       removeAll.disabled = chosen.options.length === 0;
     }

@@ -185,7 +185,9 @@ async def test_a_malformed_row_count_or_key_is_a_400(host_app: FastAPI, boss: Ad
         {"invoice_lines-TOTAL": "1", "invoice_lines-0-id": "99999999999"},
         {"invoice_lines-TOTAL": "1", "invoice_lines-0-id": "x"},
     ):
-        response = await boss.submit(f"/admin/invoice/edit/{invoice}", {**invoice_form("INV-1", 1), **extra})
+        response = await boss.submit(
+            f"/admin/invoice/edit/{invoice}", {**invoice_form("INV-1", 1), **extra}
+        )
         assert response.status_code == 400, extra
 
 
@@ -284,7 +286,11 @@ async def test_list_edit_needs_the_change_permission_and_csrf(host_app: FastAPI)
         assert (await browser.login("viewer")).status_code == 302
         page = await client.get("/admin/invoice/list")
         assert 'name="row-' not in page.text  # no inputs for a viewer
-        data = {"csrf_token": csrf_token(page.text), "pks": str(draft), **cells(draft, "1", "draft")}
+        data = {
+            "csrf_token": csrf_token(page.text),
+            "pks": str(draft),
+            **cells(draft, "1", "draft"),
+        }
         assert (await client.post("/admin/invoice/list-edit", data=data)).status_code == 403
         del data["csrf_token"]
         assert (await client.post("/admin/invoice/list-edit", data=data)).status_code == 403

@@ -36,7 +36,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_line")),
     )
     with op.batch_alter_table("invoice_line", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_invoice_line_invoice_id"), ["invoice_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_invoice_line_invoice_id"), ["invoice_id"], unique=False
+        )
 
 
 def downgrade() -> None:
