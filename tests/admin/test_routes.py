@@ -30,6 +30,7 @@ EXPECTED = {
     ("history", "/{identity}/history/{pk:path}", "GET,HEAD"),
     ("set_password", "/{identity}/set-password/{pk:path}", "GET,HEAD,POST"),
     ("relation_choices", "/{identity}/choices/{field}", "GET,HEAD"),
+    ("list_edit", "/{identity}/list-edit", "POST"),
     *(
         (f"view-{identity}-bulk", f"/{identity}/bulk/{{name}}", "GET,HEAD,POST")
         for identity in ("user", "post", "group")
