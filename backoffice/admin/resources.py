@@ -115,21 +115,21 @@ class ResourceAdmin:
         for name in cls.list_editable:
             if name not in listed or name not in mapper.columns or mapper.columns[name].primary_key:
                 raise ImproperlyConfigured(
-                    "backoffice.E011",
+                    "backoffice.E012",
                     f"{model}: {cls.__name__}.list_editable names {name!r}, which is not a "
                     "column of the list (column_list) that can be edited",
                 )
         for inline in cls.inlines:
             if not find_fk(inline, resource.model):
                 raise ImproperlyConfigured(
-                    "backoffice.E012",
+                    "backoffice.E013",
                     f"{model}: {cls.__name__}.inlines names {inline.__name__}, whose model has "
                     f"no foreign key to {model}"
                     + (f" named {inline.fk_name!r}" if inline.fk_name else ""),
                 )
             if len(find_fk(inline, resource.model)) > 1:
                 raise ImproperlyConfigured(
-                    "backoffice.E013",
+                    "backoffice.E014",
                     f"{model}: {inline.__name__} has several foreign keys to {model}; set fk_name",
                 )
 
@@ -142,7 +142,7 @@ class ResourceAdmin:
         for inline in cls.inlines:
             if office.registry.for_model(inline.model) is None:
                 raise ImproperlyConfigured(
-                    "backoffice.E014",
+                    "backoffice.E015",
                     f"{model.__name__}: {cls.__name__}.inlines names {inline.__name__}, whose "
                     f"model {inline.model.__name__} is not registered: register it (its "
                     "service saves the rows)",

@@ -12,6 +12,8 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backoffice.errors import Conflict, DomainError, InvalidInput
+from backoffice.models import AuditEntry
+from backoffice.services.locking import begin_writing
 
 Step = tuple[Hashable, Callable[[], Awaitable[Any]]]
 """(the row's key, the service call that saves it)."""
@@ -37,6 +39,7 @@ async def save_all_or_nothing(session: AsyncSession, steps: Iterable[Step]) -> l
     (the caller's unit of work then rolls back), else return the steps' results in order."""
     refused: dict[Hashable, DomainError] = {}
     results: list[Any] = []
+    await begin_writing(session, AuditEntry)  # every write is audited: that table exists
     for key, step in steps:
         try:
             async with session.begin_nested():

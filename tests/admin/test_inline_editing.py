@@ -250,7 +250,7 @@ async def test_a_list_save_with_one_refused_row_writes_nothing(
     token = csrf_token(page.text)
     data = {
         "csrf_token": token,
-        "pks": f"{draft},{sent}",
+        "pks": f"{sent},{draft}",  # the refused row last: the valid one ran first
         **cells(draft, "250", "sent"),  # fine alone
         **cells(sent, "100", "sent"),
     }
