@@ -17,6 +17,7 @@ from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
 from backoffice.admin.export import install_export
 from backoffice.admin.guards import QueryGuardMiddleware
 from backoffice.admin.headers import SecurityHeadersMiddleware
+from backoffice.admin.list_editing import list_edit_routes
 from backoffice.admin.pages import install_pages
 from backoffice.admin.password_reset import password_reset_routes
 from backoffice.admin.resources import ResourceAdmin
@@ -67,6 +68,7 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     install_pages(admin)
     admin.admin.router.routes.extend(api_key_routes(admin))
     admin.admin.router.routes.extend(choices_routes(admin))  # relation search (choices.py)
+    admin.admin.router.routes.extend(list_edit_routes(admin))  # list_editable (list_editing.py)
     admin.admin.router.routes.append(
         Mount(
             "/_backoffice",

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from backoffice.admin.bulk_matching import count_matching_rows, run_matching
 from backoffice.admin.bulk_preview import (
     PREVIEWED,
     RowPreview,
@@ -35,7 +36,6 @@ from backoffice.admin.bulk_preview import (
     rehearsal_session,
     rehearse,
 )
-from backoffice.admin.bulk_matching import count_matching_rows, run_matching
 from backoffice.admin.reads import object_label
 from backoffice.admin.views import AdminFormError, ServiceModelView
 from backoffice.errors import DomainError

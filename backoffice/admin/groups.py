@@ -33,6 +33,9 @@ class GroupAdmin(BulkActionView, model=Group):
     column_default_sort = (Group.name, False)
     form_columns: ClassVar[list[Any]] = [Group.name, Group.permissions]
     column_labels: ClassVar[dict[Any, str]] = {Group.name: "Name", Group.permissions: "Permissions"}
+    form_args: ClassVar[dict[str, dict[str, Any]]] = {
+        "permissions": {"description": "Every member of the group holds these."},
+    }
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         await ensure_permission_rows(self.office)

@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqladmin.fields import QuerySelectField
+from sqladmin.fields import QuerySelectField, QuerySelectMultipleField
 from sqladmin.forms import ModelConverter
 from sqladmin.helpers import get_object_identifier
 from sqlalchemy import Enum, String, cast, false, func, or_
@@ -84,6 +84,10 @@ def apply_choices(form: Any) -> None:
     for form_field in form:
         if isinstance(form_field, QuerySelectField):
             form_field._select_data = list(current.choices.get(form_field.name, []))
+            if isinstance(form_field, QuerySelectMultipleField):
+                # A two-sided chooser (static/admin/editing.js); a taller list without script.
+                kw = {"data-chooser": "", "size": "10"}
+                form_field.render_kw = {**kw, **(form_field.render_kw or {})}
             url = current.urls.get(form_field.name)
             if url:
                 form_field.render_kw = {**(form_field.render_kw or {}), "data-choices-url": url}

@@ -76,6 +76,7 @@ ALLOWED: dict[str, Allowed] = {
     "user_security": Allowed(
         "/{identity}/security/{pk:path}", _m("GET", "HEAD", "POST"), ours=True
     ),
+    "list_edit": Allowed("/{identity}/list-edit", _m("POST"), ours=True),
 }
 """Route name -> what it must look like. Every other route of the admin is dropped."""
 

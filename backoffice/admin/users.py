@@ -84,6 +84,15 @@ class UserAdmin(BulkActionView, model=User):
         User.groups,
         User.user_permissions,
     ]
+    fieldsets: ClassVar[list[tuple[str, list[str]]]] = [
+        ("Account", ["email", "username", "full_name", "password", "current_password"]),
+        ("Status", ["is_active", "is_staff", "is_superuser"]),
+        ("Groups and permissions", ["groups", "user_permissions"]),
+    ]
+    form_args: ClassVar[dict[str, dict[str, Any]]] = {
+        "groups": {"description": "The user holds every permission of each group chosen."},
+        "user_permissions": {"description": "Permissions of this user alone, besides groups."},
+    }
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         await ensure_permission_rows(self.office)

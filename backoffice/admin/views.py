@@ -2,11 +2,12 @@
 
 import builtins
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Select
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -97,11 +98,22 @@ class ServiceModelView(ReadingView):
 
     details_template = "backoffice/details.html"
     edit_template = "backoffice/edit.html"
+    create_template = "backoffice/create.html"
     """SQLAdmin's pages plus the links to an object's own pages (history, set password)."""
 
     audit_type: ClassVar[str] = ""
     """The ``object_type`` of this view's rows in the audit log (the resource name); empty means
     the view has no history page."""
+
+    fieldsets: ClassVar[Sequence[tuple[str, Sequence[str]]]] = ()
+    """The create and edit forms' fields grouped under headings, as Django's ``fieldsets``:
+    ``[("Account", ["email", "username"]), ("Access", ["is_staff", "groups"])]``. A form field
+    named in no group is shown after them; empty: one group without a heading."""
+
+    list_editable: ClassVar[Sequence[str]] = ()
+    """List columns edited in place, as Django's ``list_editable``: each becomes an input in
+    the list, and one "Save changes" POST saves every changed row through the service, all or
+    nothing (``admin.list_editing``). Only views of registered resources support it."""
 
     permission_resource: ClassVar[str] = ""
     """The resource whose view/add/change/delete permissions govern this view; empty: any
@@ -172,6 +184,28 @@ class ServiceModelView(ReadingView):
             stmt = stmt.order_by(key.desc() if descending else key.asc())
         return stmt
 
+    async def scaffold_form(self, rules: builtins.list[str] | None = None) -> type[Form]:
+        # The model field's description (``Field(description=...)``) is the form field's help
+        # text, unless ``form_args`` gives one.
+        texts = help_texts(self.model)
+        given = type(self).form_args
+        merged = {n: {**texts.get(n, {}), **given.get(n, {})} for n in {*texts, *given}}
+        self.form_args = merged  # type: ignore[misc]  # this view's, per office
+        form: type[Form] = await super().scaffold_form(rules)
+        return form
+
+    def form_groups(self, form: Any) -> builtins.list[tuple[str, builtins.list[Any]]]:
+        """The form's visible fields grouped by ``fieldsets`` (for the form templates)."""
+        fields = {f.name: f for f in form if getattr(f.widget, "input_type", None) != "hidden"}
+        groups: builtins.list[tuple[str, builtins.list[Any]]] = []
+        for title, names in self.fieldsets:
+            chosen = [fields.pop(n) for n in names if n in fields]
+            if chosen:
+                groups.append((title, chosen))
+        if fields:
+            groups.append(("", list(fields.values())))
+        return groups
+
     async def create_context(self, request: Request) -> dict[str, Any]:
         context: dict[str, Any] = await super().create_context(request)
         await self._choose(request, None)
@@ -229,6 +263,21 @@ class ServiceModelView(ReadingView):
             return schema.model_validate(values)
         except ValidationError as exc:
             raise AdminFormError(describe_validation_error(exc)) from None
+
+
+def help_texts(model: Any) -> dict[str, dict[str, Any]]:
+    """``form_args`` giving each form field its model field's description; a foreign key's
+    description goes to the relationship field that edits it."""
+    texts = {
+        name: info.description
+        for name, info in getattr(model, "model_fields", {}).items()
+        if info.description
+    }
+    for rel in sa_inspect(model).relationships:
+        local = [c.key for c in rel.local_columns]
+        if rel.direction.name == "MANYTOONE" and len(local) == 1 and local[0] in texts:
+            texts.setdefault(rel.key, texts[local[0]])
+    return {name: {"description": text} for name, text in texts.items()}
 
 
 def _blank_to_none(value: Any) -> Any:

@@ -58,8 +58,8 @@ class Permission(SQLModel, table=True):
     def code(self) -> str:
         return f"{self.resource}.{self.action}"
 
-    def __str__(self) -> str:  # shown in the admin's select boxes
-        return self.code
+    def __str__(self) -> str:  # shown in the admin: a person's words, then the code
+        return f"{self.name} ({self.code})"
 
 
 class Group(SQLModel, table=True):

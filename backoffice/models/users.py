@@ -94,9 +94,17 @@ class User(UserBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     hashed_password: str = Field(max_length=255)
-    is_active: bool = Field(default=True, index=True)
-    is_staff: bool = False
-    is_superuser: bool = Field(default=False, index=True)
+    is_active: bool = Field(
+        default=True,
+        index=True,
+        description="May sign in. Untick this instead of deleting the account.",
+    )
+    is_staff: bool = Field(default=False, description="May sign in to this admin site.")
+    is_superuser: bool = Field(
+        default=False,
+        index=True,
+        description="Holds every permission without being given them.",
+    )
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
     last_login: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -47,6 +47,16 @@ async def lock_rows(
     return list((await session.exec(query.execution_options(populate_existing=True))).all())
 
 
+async def begin_writing(session: AsyncSession, model: type[Any]) -> None:
+    """Open the unit of work's write transaction now (on SQLite; elsewhere it is open).
+
+    SQLite's Python driver begins a transaction only before a write: a ``SAVEPOINT`` sent
+    first opens a transaction of its own, which its ``RELEASE`` commits, so a later rollback
+    of the unit of work would not undo it. Call this before savepoints (``services.batch``)."""
+    if _is_sqlite(session):
+        await _take_sqlite_write_lock(session, _table(model))
+
+
 def _is_sqlite(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 

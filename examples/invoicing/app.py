@@ -3,9 +3,9 @@
 from fastapi import FastAPI
 
 from backoffice import BackOffice, Settings
-from examples.invoicing.admin import CustomerAdmin, InvoiceAdmin
-from examples.invoicing.models import Customer, Invoice
-from examples.invoicing.services import CustomerService, InvoiceService
+from examples.invoicing.admin import CustomerAdmin, InvoiceAdmin, InvoiceLineAdmin
+from examples.invoicing.models import Customer, Invoice, InvoiceLine
+from examples.invoicing.services import CustomerService, InvoiceLineService, InvoiceService
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -18,5 +18,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     office = BackOffice(settings or Settings())
     office.register(Customer, name="customers", service=CustomerService, admin=CustomerAdmin)
     office.register(Invoice, name="invoices", service=InvoiceService, admin=InvoiceAdmin)
+    office.register(
+        InvoiceLine,
+        name="invoice_lines",
+        label="Invoice line",
+        service=InvoiceLineService,
+        admin=InvoiceLineAdmin,
+    )
     office.mount(app)
     return app

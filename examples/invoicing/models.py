@@ -54,16 +54,34 @@ class CustomerPublic(CustomerBase):
 
 
 class InvoiceBase(SQLModel):
-    number: str = Field(min_length=1, max_length=30, unique=True, index=True)
-    customer_id: int = Field(foreign_key="customer.id", ondelete="RESTRICT", index=True)
-    amount_cents: int = Field(ge=0, le=10**12)
-    status: InvoiceStatus = Field(default=InvoiceStatus.draft, index=True)
+    number: str = Field(
+        min_length=1,
+        max_length=30,
+        unique=True,
+        index=True,
+        description="Unique, as printed on the invoice (e.g. INV-2026-001).",
+    )
+    customer_id: int = Field(
+        foreign_key="customer.id",
+        ondelete="RESTRICT",
+        index=True,
+        description="Who is billed.",
+    )
+    amount_cents: int = Field(ge=0, le=10**12, description="The total, in cents.")
+    status: InvoiceStatus = Field(
+        default=InvoiceStatus.draft,
+        index=True,
+        description="Draft, then sent, then paid; a paid invoice is final.",
+    )
 
 
 class Invoice(InvoiceBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = created_at_field()
     customer: Customer | None = Relationship(back_populates="invoices")
+    lines: list["InvoiceLine"] = Relationship(
+        back_populates="invoice", sa_relationship_kwargs={"passive_deletes": True}
+    )
 
 
 class InvoiceCreate(InvoiceBase):
@@ -82,3 +100,38 @@ class InvoiceUpdate(SQLModel):
 class InvoicePublic(InvoiceBase):
     id: int
     created_at: datetime
+
+
+class InvoiceLineBase(SQLModel):
+    invoice_id: int = Field(foreign_key="invoice.id", ondelete="CASCADE", index=True)
+    description: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(default=1, ge=1, le=1_000_000)
+    unit_price_cents: int = Field(ge=0, le=10**9)
+
+
+class InvoiceLine(InvoiceLineBase, table=True):
+    """One line of an invoice: edited on the invoice's own page (an inline in the admin)."""
+
+    __tablename__ = "invoice_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice: Invoice | None = Relationship(back_populates="lines")
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class InvoiceLineCreate(InvoiceLineBase):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+
+class InvoiceLineUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    description: str | None = Field(default=None, min_length=1, max_length=200)
+    quantity: int | None = Field(default=None, ge=1, le=1_000_000)
+    unit_price_cents: int | None = Field(default=None, ge=0, le=10**9)
+
+
+class InvoiceLinePublic(InvoiceLineBase):
+    id: int

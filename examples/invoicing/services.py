@@ -2,11 +2,13 @@
 
 from typing import Any, ClassVar
 
+from sqlmodel import col, func, select
+
 from backoffice.errors import Conflict, InvalidInput
 from backoffice.models.permissions import Action
 from backoffice.services.actions import resource_action
 from backoffice.services.resources import ResourceService
-from examples.invoicing.models import Customer, Invoice, InvoiceStatus
+from examples.invoicing.models import Customer, Invoice, InvoiceLine, InvoiceStatus
 
 TRANSITIONS: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {
     InvoiceStatus.draft: frozenset({InvoiceStatus.sent}),
@@ -77,3 +79,48 @@ class InvoiceService(ResourceService):
                 f"{obj.status.value}."
             )
         obj.status = InvoiceStatus.paid
+
+
+class InvoiceLineService(ResourceService):
+    """An invoice's lines change only while it is a draft, and no two lines of one invoice
+    say the same thing. The admin edits lines on the invoice's page (an inline): each line
+    still comes through here, so a refused line refuses the whole save."""
+
+    sort_fields: ClassVar[tuple[str, ...]] = ("id",)
+    default_sort: ClassVar[str] = "id"
+
+    async def before_create(self, values: dict[str, Any]) -> None:
+        await self._require_draft(values["invoice_id"])
+        await self._require_new_description(values["invoice_id"], values["description"], None)
+
+    async def before_update(self, obj: Any, changes: dict[str, Any]) -> None:
+        assert isinstance(obj, InvoiceLine)
+        await self._require_draft(obj.invoice_id)
+        description = changes.get("description")
+        if description is not None and description != obj.description:
+            await self._require_new_description(obj.invoice_id, description, obj.id)
+
+    async def before_delete(self, obj: Any) -> None:
+        assert isinstance(obj, InvoiceLine)
+        await self._require_draft(obj.invoice_id)
+
+    async def _require_draft(self, invoice_id: int) -> None:
+        invoice = await self.session.get(Invoice, invoice_id)
+        if invoice is not None and invoice.status != InvoiceStatus.draft:
+            raise Conflict(
+                f"Invoice {invoice.number} is {invoice.status.value}: only a draft's lines "
+                "can change (take it back to draft first)."
+            )
+
+    async def _require_new_description(
+        self, invoice_id: int, description: str, line_id: int | None
+    ) -> None:
+        query = select(func.count()).where(
+            col(InvoiceLine.invoice_id) == invoice_id,
+            func.lower(col(InvoiceLine.description)) == description.strip().lower(),
+            col(InvoiceLine.id) != (line_id or 0),
+        )
+        if await self.session.scalar(query):
+            raise Conflict(
+                f"This invoice already has a line \u201c{description}\u201d.", field="description"
+            )

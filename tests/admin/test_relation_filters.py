@@ -14,8 +14,8 @@ from sqlmodel import SQLModel
 from backoffice import BackOffice, Settings
 from backoffice.services import Caller
 from examples.invoicing.admin import CustomerAdmin, InvoiceAdmin
-from examples.invoicing.models import Customer, Invoice
-from examples.invoicing.services import CustomerService, InvoiceService
+from examples.invoicing.models import Customer, Invoice, InvoiceLine
+from examples.invoicing.services import CustomerService, InvoiceLineService, InvoiceService
 from tests.admin import rules_models
 from tests.admin.rules_models import Library, scene, signed_in_as
 from tests.conftest import grant, make_user
@@ -38,6 +38,7 @@ async def shop(settings: Settings) -> AsyncIterator[Shop]:
     office = BackOffice(settings)
     office.register(Customer, name="customers", service=CustomerService, admin=CustomerAdmin)
     office.register(Invoice, name="invoices", service=FilteredInvoices, admin=InvoiceAdmin)
+    office.register(InvoiceLine, name="invoice_lines", service=InvoiceLineService)  # its inline
     async with office.engine.begin() as connection:
         await connection.run_sync(SQLModel.metadata.drop_all)
         await connection.run_sync(SQLModel.metadata.create_all)

@@ -39,6 +39,7 @@ EXPECTED = {
     ("security", "/security", "GET,HEAD"),
     ("security_action", "/security/{action}", "POST"),
     ("user_security", "/{identity}/security/{pk:path}", "GET,HEAD,POST"),
+    ("list_edit", "/{identity}/list-edit", "POST"),
     *(
         (f"view-{identity}-bulk", f"/{identity}/bulk/{{name}}", "GET,HEAD,POST")
         for identity in ("user", "post", "group")

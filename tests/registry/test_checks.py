@@ -170,3 +170,29 @@ def test_an_action_is_declared_with_a_short_audit_code_and_async() -> None:
 
     with pytest.raises(TypeError, match=r"action 'sync' must be an async method"):
         resource_action("Sync")(sync)  # type: ignore[type-var]
+
+
+def test_editing_options_naming_what_cannot_be_edited_are_refused(office: BackOffice) -> None:
+    from backoffice.admin.inlines import InlineAdmin
+    from examples.invoicing.models import InvoiceLine
+
+    class KeyEditable(ResourceAdmin):
+        list_editable: ClassVar[tuple[str, ...]] = ("id",)
+
+    with pytest.raises(ImproperlyConfigured, match=r"E012: Gadget: KeyEditable.list_editable"):
+        register_gadget(office, admin=KeyEditable)
+
+    class Lines(InlineAdmin):
+        model = InvoiceLine
+
+    class GadgetWithLines(ResourceAdmin):
+        inlines: ClassVar[tuple[type[InlineAdmin], ...]] = (Lines,)
+
+    with pytest.raises(ImproperlyConfigured, match=r"E013: Gadget: GadgetWithLines.inlines"):
+        register_gadget(office, admin=GadgetWithLines)
+
+    class Grouped(ResourceAdmin):
+        fieldsets: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = (("Main", ("colour",)),)
+
+    with pytest.raises(ImproperlyConfigured, match=r"E010: Gadget: Grouped.fieldsets"):
+        register_gadget(office, admin=Grouped)

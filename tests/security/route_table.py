@@ -110,7 +110,7 @@ API: dict[tuple[str, str], Need] = {
     ("DELETE", "/api/groups/{group_id}"): perm("groups.delete"),
     **{
         (method, path.format(name=name)): perm(f"{name}.{action}")
-        for name in ("customers", "invoices")
+        for name in ("customers", "invoices", "invoice_lines")
         for method, path, action in (
             ("GET", "/api/{name}/", "view"),
             ("POST", "/api/{name}/", "add"),
@@ -129,7 +129,10 @@ API: dict[tuple[str, str], Need] = {
 """(method, path template) -> who may use it, for every route of the API and the app."""
 
 RESOURCE = {"user": "users", "post": "posts", "group": "groups", "customer": "customers"}
-RESOURCE |= {"invoice": "invoices", "audit-entry": "audit"}
+RESOURCE |= {"invoice": "invoices", "invoice-line": "invoice_lines", "audit-entry": "audit"}
+
+LIST_EDITABLE = {"invoice"}
+"""Views with ``list_editable`` columns (admin:list_edit saves them)."""
 
 SEARCHED_RELATION = {"invoice": "customer"}
 """View identity -> a relation field of its form searched on demand (admin:relation_choices)."""
@@ -178,6 +181,9 @@ def admin_need(name: str, method: str, identity: str | None, bulk: str | None) -
     if name == "user_security":  # another user's factors and sessions
         ok = identity == "user" and method in ("GET", "HEAD", "POST")
         return SUPERUSER if ok else NOBODY
+    if name == "list_edit":  # list-editable columns: one POST saving the changed rows
+        ok = method == "POST" and identity in LIST_EDITABLE
+        return perm(f"{resource}.change") if ok else NOBODY
     if name == "set_password":
         ok = identity == "user" and method in ("GET", "HEAD", "POST")
         return perm("users.change") if ok else NOBODY

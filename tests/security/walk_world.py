@@ -33,7 +33,10 @@ class World:
         if name == "session_id":
             return "admin-1"
         if name == "item_id":
-            return str(self.ids["customer" if "/customers/" in template else "invoice"])
+            for prefix, identity in (("customers", "customer"), ("invoice_lines", "invoice-line")):
+                if f"/{prefix}/" in template:
+                    return str(self.ids[identity])
+            return str(self.ids["invoice"])
         names = {"user_id": "user", "post_id": "post", "group_id": "group", "key_id": "api-key"}
         return str(self.ids[names[name]])
 
@@ -62,7 +65,10 @@ async def make_world(office: BackOffice, tag: str) -> World:
             invoice = await office.service("invoices", session, system).create(
                 {"number": f"INV-{tag}", "customer_id": customer.id, "amount_cents": 1000}
             )
-            world.ids |= {"customer": customer.id, "invoice": invoice.id}
+            line = await office.service("invoice_lines", session, system).create(
+                {"invoice_id": invoice.id, "description": "Rockets", "unit_price_cents": 100}
+            )
+            world.ids |= {"customer": customer.id, "invoice": invoice.id, "invoice-line": line.id}
     keyholder = await make_user(office, f"keyholder{tag}", is_staff=True)
     await grant(office, keyholder, ["users.view"])
     async with office.session() as session:
@@ -129,6 +135,14 @@ def api_body(method: str, template: str, world: World, actor: Actor) -> dict[str
                 "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
             }
         },
+        ("POST", "/api/invoice_lines/"): {
+            "json": {
+                "invoice_id": world.ids.get("invoice", 0),
+                "description": f"New line {tag}",
+                "unit_price_cents": 5,
+            }
+        },
+        ("PATCH", "/api/invoice_lines/{item_id}"): {"json": {"quantity": 3}},
     }
     return bodies.get((method, template), {})
 
@@ -141,6 +155,8 @@ def admin_form(name: str, identity: str | None, world: World) -> dict[str, str]:
         return {"password": NEW_PASSWORD, "password2": NEW_PASSWORD}
     if name.endswith("-bulk"):
         return {"pks": pk}
+    if name == "list_edit":
+        return {"pks": pk, f"row-{pk}-amount_cents": "4321", f"row-{pk}-status": "draft"}
     if name == "login":
         return {"username": "nobody", "password": "not-a-password"}
     if name == "password_reset":
@@ -156,6 +172,12 @@ def admin_form(name: str, identity: str | None, world: World) -> dict[str, str]:
         "post": {"title": "Changed", "body": "Words.", "published": "y"},
         "group": {"name": f"Admin group {tag}"},
         "customer": {"name": "Changed"},
+        "invoice-line": {
+            "invoice": str(world.ids.get("invoice", 0)),
+            "description": f"Admin line {tag}",
+            "quantity": "2",
+            "unit_price_cents": "7",
+        },
         "invoice": {
             "number": f"ADM-{tag}",
             "customer": str(world.ids.get("customer", 0)),
