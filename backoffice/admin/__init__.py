@@ -13,9 +13,12 @@ from backoffice.admin.audit import AuditEntryAdmin
 from backoffice.admin.auth import SESSION_KEY, AdminAuth
 from backoffice.admin.choices import choices_routes
 from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
+from backoffice.admin.errors import install_error_pages
 from backoffice.admin.export import install_export
+from backoffice.admin.formatting import changes_list, label_of, when
 from backoffice.admin.guards import QueryGuardMiddleware
 from backoffice.admin.headers import SecurityHeadersMiddleware
+from backoffice.admin.messages import SuccessMessages, form_problems
 from backoffice.admin.pages import install_pages
 from backoffice.admin.password_reset import password_reset_routes
 from backoffice.admin.resources import ResourceAdmin
@@ -60,6 +63,7 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     auth_backend.admin = admin
     admin.admin.router.routes.extend(password_reset_routes(office, admin))
     install_pages(admin)
+    install_error_pages(admin)
     admin.admin.router.routes.extend(choices_routes(admin))  # relation search (choices.py)
     admin.admin.router.routes.append(
         Mount(
@@ -69,6 +73,10 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
         )
     )
     admin.templates.env.globals["csrf_token"] = current_csrf_token
+    admin.templates.env.globals["form_problems"] = form_problems
+    admin.templates.env.globals["changes_list"] = changes_list
+    admin.templates.env.globals["label_of"] = label_of
+    admin.templates.env.filters["when"] = when
     views: list[type[ServiceModelView]] = []
     for resource in office.registry:
         if resource.admin_class is None:
@@ -80,7 +88,8 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     views.append(AuditEntryAdmin)
     for view in views:
         # A subclass per office: SQLAdmin stores its engine on the view class.
-        admin.add_view(type(view.__name__, (view,), {"office": office}))
+        # SuccessMessages first: it wraps the view's own writes (admin/messages.py).
+        admin.add_view(type(view.__name__, (SuccessMessages, view), {"office": office}))
     restrict_routes(admin)  # last: only the listed routes are served (routes.py)
     app.state.backoffice_admin = admin  # for tools and tests that walk the admin's views
     return admin
