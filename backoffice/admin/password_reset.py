@@ -65,6 +65,14 @@ def password_reset_routes(office: "BackOffice", admin: Admin) -> list[Route]:
     async def confirm_reset(request: Request) -> Response:
         if request.method == "GET":
             token_in_link = request.query_params.get("token", "")
+            try:  # a used or expired link says so now, not after the form is filled
+                async with office.session() as session:
+                    await office.auth(session, Caller.anonymous("admin")).check_reset_token(
+                        token_in_link
+                    )
+            except InvalidInput as exc:
+                context = {"link_error": " ".join(e.message for e in exc.errors)}
+                return await page(request, "password_reset_confirm.html", context, 400)
             return await page(request, "password_reset_confirm.html", {"token": token_in_link})
         form = await request.form()
         token, first, second = (form.get(k) for k in ("token", "new_password", "new_password2"))

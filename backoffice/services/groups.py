@@ -22,6 +22,7 @@ from backoffice.models import (
 from backoffice.services.base import like_pattern, parse_sort
 from backoffice.services.permissions import PermissionService
 
+AUDIT_TYPE = "groups"
 GROUP_SORT_FIELDS = frozenset({"id", "name"})
 GROUP_UNIQUE = {"name": "A group with this name already exists."}
 
@@ -71,7 +72,7 @@ class GroupService(PermissionService):
         await self._set_group_permissions(group.id, permissions)
         public = await self._group_public(group)
         changes = {"name": [None, group.name], "permissions": [[], public.permissions]}
-        await self.audit.record("create", "groups", group, changes)
+        await self.audit.record("create", AUDIT_TYPE, group, changes)
         return public
 
     async def update_group(self, group_id: int, data: GroupUpdate) -> GroupPublic:
@@ -94,7 +95,7 @@ class GroupService(PermissionService):
                 await self._set_group_permissions(group_id, permissions)
                 changes["permissions"] = [before.permissions, sorted(after)]
         if changes:
-            await self.audit.record("update", "groups", group, changes)
+            await self.audit.record("update", AUDIT_TYPE, group, changes)
         return await self._group_public(group)
 
     async def delete_group(self, group_id: int) -> None:
@@ -104,7 +105,7 @@ class GroupService(PermissionService):
         # Deleting a group takes its permissions from its members: the same as revoking them.
         await self._require_holds(set(public.permissions), "revoke")
         changes = {"name": [group.name, None], "permissions": [public.permissions, []]}
-        await self.audit.record("delete", "groups", group, changes)
+        await self.audit.record("delete", AUDIT_TYPE, group, changes)
         await self.session.delete(group)
         await self.session.flush()
 
