@@ -39,6 +39,7 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
         base_url=settings.admin_path,
         title=settings.project_name,
         logo_url=settings.logo_url or None,
+        favicon_url=f"{settings.admin_path}/_backoffice/admin/favicon.svg",
         authentication_backend=auth_backend,
         templates_dir=str(resource_dir("templates")),
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeVar
 
 from sqladmin import expose
+from sqladmin.flash import flash
 from sqlmodel import select
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -177,7 +178,9 @@ class BulkActionView(ServiceModelView):
             return await self._render(request, context)
         results = [await self._do(request, name, action, pk, labels.get(pk, "")) for pk in pks]
         context["results"] = results
-        context["done_count"] = sum(1 for r in results if r.done)
+        context["done_count"] = done = sum(1 for r in results if r.done)
+        level = "success" if done == len(results) else "warning"
+        flash(request, f"{action.done}: {done} of {len(results)}.", level, action.label)
         return await self._render(request, context)
 
     async def _do(

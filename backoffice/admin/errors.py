@@ -5,6 +5,7 @@ import logging
 from sqladmin import Admin
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
@@ -38,4 +39,26 @@ def install_error_pages(admin: Admin) -> None:
             )
         return response
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        await _know_the_user(admin, request)
+        context = {"status_code": exc.status_code, "message": exc.detail}
+        response: Response = await admin.templates.TemplateResponse(
+            request, "sqladmin/error.html", context, status_code=exc.status_code
+        )
+        response.headers.update(exc.headers or {})
+        return response
+
+    admin.admin.exception_handlers[HTTPException] = http_error
     admin.admin.exception_handlers[Exception] = server_error
+
+
+async def _know_the_user(admin: Admin, request: Request) -> None:
+    """A path no route has (a 404 before any page asked who is signed in): ask now, so the
+    error page shows the menu this user has."""
+    if getattr(request.state, "user", None) is not None or admin.authentication_backend is None:
+        return
+    try:
+        await admin.authentication_backend.authenticate(request)
+    except Exception:  # the page is shown without a menu rather than not at all
+        logger.exception("could not tell who is signed in for an error page")

@@ -65,4 +65,5 @@ class SuccessMessages:
 
     async def delete_model(self, request: Request, pk: Any) -> None:
         await super().delete_model(request, pk)  # type: ignore[misc]
-        flash(request, f"{self.name} {pk} was deleted.", "success")
+        if request.method == "DELETE":  # SQLAdmin's delete; a bulk action reports its own
+            flash(request, f"{self.name} {pk} was deleted.", "success")
