@@ -19,11 +19,12 @@ def when(value: datetime | date | None) -> Markup:
             value.isoformat(), f"{value.day} {value:%b %Y}"
         )
     moment = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-    text = f"{moment.day} {moment:%b %Y}, {moment:%H:%M} UTC"
     exact = f"{moment:%Y-%m-%d %H:%M:%S} UTC"
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        moment.isoformat(), exact, text
-    )
+    # Two unbreakable halves: in a narrow column the time goes under the date, never "4 / Dec".
+    return Markup(
+        '<time datetime="{}" title="{}"><span class="text-nowrap">{},</span> '
+        '<span class="text-nowrap">{} UTC</span></time>'
+    ).format(moment.isoformat(), exact, f"{moment.day} {moment:%b %Y}", f"{moment:%H:%M}")
 
 
 TYPE_FORMATTERS: dict[Any, Any] = {**BASE_FORMATTERS, datetime: when, date: when}
