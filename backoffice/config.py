@@ -5,7 +5,7 @@ import secrets
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 logger = logging.getLogger("backoffice")
@@ -57,6 +57,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
     )
+    _secret_key_problem: str | None = PrivateAttr(default=None)
 
     env: Literal["development", "production"] = "development"
     """``production`` turns on the strict checks (secret key, Secure cookies, HSTS)."""
@@ -266,16 +267,25 @@ class Settings(BaseSettings):
                 "without a strong key; generate one with: "
                 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
             )
+        # Development: accepted, and said once where it matters (``secret_key_warning``, printed
+        # by ``serve``), not on every command and every Settings built.
+        self._secret_key_problem = problem
         if self.secret_key is None:
             # A fresh random key per process: sessions and tokens do not survive a restart and
             # several workers do not accept each other's tokens. Fine for development only.
             self.secret_key = SecretStr(secrets.token_urlsafe(48))
-            logger.warning(
+
+    def secret_key_warning(self) -> str | None:
+        """What is wrong with a development key, for ``serve`` to say; None when it is fine."""
+        problem = self._secret_key_problem
+        if problem is None:
+            return None
+        if problem == "is not set":
+            return (
                 "BACKOFFICE_SECRET_KEY is not set: using a random key for this process only. "
                 "Set it to keep tokens and admin sessions valid across restarts."
             )
-        else:
-            logger.warning("BACKOFFICE_SECRET_KEY %s; this is refused in production.", problem)
+        return f"BACKOFFICE_SECRET_KEY {problem}; this is refused in production."
 
     @property
     def is_production(self) -> bool:

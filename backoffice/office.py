@@ -294,6 +294,7 @@ class BackOffice:
         from backoffice.api import build_api_router
         from backoffice.api.compression import CompressionMiddleware
         from backoffice.api.deps import oauth2_scheme
+        from backoffice.api.docs import serve_docs_offline
         from backoffice.api.problems import (
             BodyLimitMiddleware,
             RequestIdMiddleware,
@@ -308,6 +309,8 @@ class BackOffice:
         self._mounted = True
         app.include_router(build_api_router(self.registry), prefix=prefix)
         install_problem_handlers(app, only_under=None if _standalone else prefix)
+        # Swagger UI and ReDoc from the app itself, the host's own docs pages too (docs.py).
+        serve_docs_offline(app, assets_path=f"{prefix}/docs-assets")
         setup_admin(self, app)
         if self.settings.allowed_origins:
             app.add_middleware(

@@ -557,3 +557,64 @@ async def test_changes_through_cli_api_and_admin_all_show_on_the_users_history_p
     assert api_change["changes"]["full_name"] == [None, "Through the API"]
     assert cli_create["actor"] == "operator"
     assert "hashed_password" not in cli_create["changes"]
+
+
+# -- the development secret-key warning: where it matters, once ------------------------------
+
+DEV_KEY_WARNING = "BACKOFFICE_SECRET_KEY is not set"
+
+
+def without_secret_key(cli: Cli) -> Cli:
+    env = {k: v for k, v in cli.env.items() if k != "BACKOFFICE_SECRET_KEY"}
+    return Cli(env=env, cwd=cli.cwd)
+
+
+def test_operator_commands_do_not_warn_about_a_development_key(cli: Cli) -> None:
+    keyless = without_secret_key(cli)
+
+    outputs = [
+        keyless.ok("migrate"),
+        keyless.ok(
+            "createsuperuser",
+            "--no-input",
+            "--email",
+            "boss@example.com",
+            "--username",
+            "boss",
+            BACKOFFICE_SUPERUSER_PASSWORD=STRONG,
+        ),
+        keyless.ok("clearsessions"),
+    ]
+
+    for done in outputs:
+        assert DEV_KEY_WARNING not in done.stderr + done.stdout
+
+
+async def test_serve_warns_about_a_development_key_once(
+    cli: Cli, backend: str, start_server: Callable[..., Server]
+) -> None:
+    if backend != "sqlite":
+        cli.ok("migrate")
+    # start_server reads cli.env: the key is removed from it for this server only.
+    cli.env.pop("BACKOFFICE_SECRET_KEY")
+    stdout, stderr = stop(start_server())
+
+    assert (stdout + stderr).count(DEV_KEY_WARNING) == 1
+
+
+async def test_the_example_warns_about_a_development_key_once(
+    empty_db: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from backoffice.cli import prepare_to_serve
+    from examples.invoicing.app import create_app
+
+    monkeypatch.delenv("BACKOFFICE_SECRET_KEY", raising=False)
+    keyless = empty_db.model_copy(update={"secret_key": None})
+    settings = Settings.model_validate(keyless.model_dump())
+    # What ``python -m examples.invoicing`` does: prepare (migrate), then the app factory.
+    await prepare_to_serve(settings)
+    app = create_app(Settings.model_validate(keyless.model_dump()))
+    await app.state.backoffice.dispose()
+
+    printed = capsys.readouterr()
+    assert (printed.out + printed.err).count(DEV_KEY_WARNING) == 1

@@ -14,10 +14,13 @@ from backoffice.admin.audit import AuditEntryAdmin
 from backoffice.admin.auth import SESSION_KEY, AdminAuth
 from backoffice.admin.choices import choices_routes
 from backoffice.admin.csrf import CSRFMiddleware, current_csrf_token
+from backoffice.admin.errors import install_error_pages
 from backoffice.admin.export import install_export
+from backoffice.admin.formatting import changes_list, label_of, when
 from backoffice.admin.guards import QueryGuardMiddleware
 from backoffice.admin.headers import SecurityHeadersMiddleware
 from backoffice.admin.list_editing import list_edit_routes
+from backoffice.admin.messages import SuccessMessages, form_problems
 from backoffice.admin.pages import install_pages
 from backoffice.admin.password_reset import password_reset_routes
 from backoffice.admin.resources import ResourceAdmin
@@ -40,6 +43,7 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
         base_url=settings.admin_path,
         title=settings.project_name,
         logo_url=settings.logo_url or None,
+        favicon_url=f"{settings.admin_path}/_backoffice/admin/favicon.svg",
         authentication_backend=auth_backend,
         templates_dir=str(resource_dir("templates")),
     )
@@ -67,6 +71,7 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     admin.admin.router.routes.extend(security_routes(admin, office))
     install_pages(admin)
     admin.admin.router.routes.extend(api_key_routes(admin))
+    install_error_pages(admin)
     admin.admin.router.routes.extend(choices_routes(admin))  # relation search (choices.py)
     admin.admin.router.routes.extend(list_edit_routes(admin))  # list_editable (list_editing.py)
     admin.admin.router.routes.append(
@@ -81,6 +86,10 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     # indentation and newline in the page, two thirds of a 100-row list page's weight.
     admin.templates.env.trim_blocks = True
     admin.templates.env.lstrip_blocks = True
+    admin.templates.env.globals["form_problems"] = form_problems
+    admin.templates.env.globals["changes_list"] = changes_list
+    admin.templates.env.globals["label_of"] = label_of
+    admin.templates.env.filters["when"] = when
     views: list[type[ServiceModelView]] = []
     for resource in office.registry:
         if resource.admin_class is None:
@@ -92,7 +101,8 @@ def setup_admin(office: "BackOffice", app: FastAPI) -> Admin:
     views.append(AuditEntryAdmin)
     for view in views:
         # A subclass per office: SQLAdmin stores its engine on the view class.
-        admin.add_view(type(view.__name__, (view,), {"office": office}))
+        # SuccessMessages first: it wraps the view's own writes (admin/messages.py).
+        admin.add_view(type(view.__name__, (SuccessMessages, view), {"office": office}))
     restrict_routes(admin)  # last: only the listed routes are served (routes.py)
     app.state.backoffice_admin = admin  # for tools and tests that walk the admin's views
     return admin

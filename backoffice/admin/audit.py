@@ -5,6 +5,7 @@ from typing import Any, ClassVar
 from sqladmin.filters import AllUniqueStringValuesFilter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backoffice.admin.formatting import changes_list
 from backoffice.admin.views import ServiceModelView
 from backoffice.models import AuditEntry
 from backoffice.services import Caller
@@ -58,7 +59,22 @@ class AuditEntryAdmin(ServiceModelView, model=AuditEntry):
     column_formatters: ClassVar[dict[Any, Any]] = {AuditEntry.actor: lambda m, a: m.who}
     """"Who" is the account by id and its current name (``AuditEntry.who``), never the bare
     name it had then: names change and are reused."""
-    column_formatters_detail: ClassVar[dict[Any, Any]] = column_formatters
+    column_formatters_detail: ClassVar[dict[Any, Any]] = {
+        **column_formatters,
+        AuditEntry.changes: lambda m, a: changes_list(m.changes),
+    }
+    """The change as the History page shows it (``field: before → after``), not a raw dict."""
+    column_details_list: ClassVar[list[Any]] = [
+        AuditEntry.at,
+        AuditEntry.actor,
+        AuditEntry.door,
+        AuditEntry.action,
+        AuditEntry.object_type,
+        AuditEntry.object_id,
+        AuditEntry.object_repr,
+        AuditEntry.changes,
+        AuditEntry.id,
+    ]
     column_labels: ClassVar[dict[Any, str]] = {
         AuditEntry.at: "When",
         AuditEntry.actor: "Who",
@@ -69,7 +85,11 @@ class AuditEntryAdmin(ServiceModelView, model=AuditEntry):
         AuditEntry.object_repr: "Object",
         AuditEntry.changes: "Changes",
         AuditEntry.actor_id: "Who (account ID)",
+        AuditEntry.id: "Entry ID",
     }
+
+    def bulk_row_label(self, obj: Any) -> str:
+        return f"{obj.action} {obj.object_type} {obj.object_id}"
 
     def read_service(self, session: AsyncSession, caller: Caller) -> AuditService:
         """The audit log's own service decides what of it the caller sees."""

@@ -52,6 +52,8 @@ class AdminAuth(AuthenticationBackend):
     async def login(self, request: Request) -> Response | bool:
         form = await request.form()
         login, password = form.get("username"), form.get("password")
+        if isinstance(login, str):
+            request.state.login_username = login[:320]  # kept on the form if refused
         if not isinstance(login, str) or not isinstance(password, str) or not login or not password:
             return False
         try:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeVar
 
 from sqladmin import expose
+from sqladmin.flash import flash
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import FormData
@@ -228,7 +229,9 @@ class BulkActionView(ServiceModelView):
             results.append(await self._do(request, name, action, pk, label))
         setattr(request.state, PREVIEWED, None)
         context["results"] = results
-        context["done_count"] = sum(1 for r in results if r.done)
+        context["done_count"] = done = sum(1 for r in results if r.done)
+        level = "success" if done == len(results) else "warning"
+        flash(request, f"{action.done}: {done} of {len(results)}.", level, action.label)
         return await self._render(request, context)
 
     async def _preview(self, request: Request, name: str, rows: list[RowPreview]) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import event, false
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 
-from backoffice.admin.history import FieldChange, field_changes
+from backoffice.admin.formatting import FieldChange, field_changes
 from backoffice.models import AuditEntry
 from backoffice.services.locking import lock_rows
 

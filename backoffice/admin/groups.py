@@ -9,6 +9,7 @@ from wtforms import Form
 from backoffice.admin.bulk import BulkActionView
 from backoffice.models import Group, GroupCreate, GroupUpdate
 from backoffice.services import Caller
+from backoffice.services.groups import AUDIT_TYPE
 
 if TYPE_CHECKING:
     from backoffice.office import BackOffice
@@ -25,6 +26,7 @@ class GroupAdmin(BulkActionView, model=Group):
     name_plural = "Groups"
     icon = "fa-solid fa-users"
     permission_resource = "groups"
+    audit_type = AUDIT_TYPE  # its History page, as users and posts have
 
     column_list: ClassVar[list[Any]] = [Group.id, Group.name]
     column_details_list: ClassVar[list[Any]] = [Group.id, Group.name, Group.permissions]

@@ -3,9 +3,6 @@
 Shown only to someone who may view both the object's resource and the audit log itself.
 """
 
-from dataclasses import dataclass
-from typing import Any
-
 from sqladmin import Admin
 from sqladmin.authentication import login_required
 from starlette.exceptions import HTTPException
@@ -27,27 +24,6 @@ from backoffice.services.audit import AuditService
 
 PAGE_SIZE = 50
 MAX_PAGE = 100_000
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    field: str
-    before: Any
-    after: Any
-    secret: bool
-    """A secret field: recorded as changed, its values never stored."""
-
-
-def field_changes(changes: dict[str, Any]) -> list[FieldChange]:
-    """An entry's ``{field: [before, after]}`` as rows; a secret's marker as a bare change."""
-    rows = []
-    for field, change in sorted(changes.items()):
-        label = field.replace("_", " ")
-        if isinstance(change, list | tuple) and len(change) == 2:
-            rows.append(FieldChange(label, change[0], change[1], secret=False))
-        else:
-            rows.append(FieldChange(label, None, None, secret=True))
-    return rows
 
 
 def may_read_history(admin: Admin, view: ServiceModelView, request: Request) -> bool:
@@ -92,7 +68,7 @@ class HistoryPage(AdminPage):
             "model_view": view,
             "model": obj,
             "audit_identity": audit.identity if audit is not None else None,
-            "entries": [(entry, field_changes(entry.changes)) for entry in entries.items],
+            "entries": entries.items,
             "page": page,
             "has_older": entries.total > skip + len(entries.items),
             "total": entries.total,

@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from backoffice.admin.dashboard import dashboard_route
-from backoffice.admin.history import field_changes, history_routes, may_read_history
+from backoffice.admin.formatting import field_changes
+from backoffice.admin.history import history_routes, may_read_history
 from backoffice.admin.security import may_manage_security
 from backoffice.admin.set_password import may_set_password, set_password_routes
 from backoffice.admin.users import UserAdmin

@@ -1,5 +1,6 @@
 """The admin's "forgot your password" pages, on the same service as the API's reset."""
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
@@ -20,10 +21,10 @@ _EMAIL = TypeAdapter(EmailStr)
 
 def password_reset_routes(office: "BackOffice", admin: Admin) -> list[Route]:
     async def page(
-        request: Request, template: str, context: dict[str, object], status_code: int = 200
+        request: Request, template: str, context: Mapping[str, object], status_code: int = 200
     ) -> Response:
         response: Response = await admin.templates.TemplateResponse(
-            request, f"backoffice/{template}", context, status_code=status_code
+            request, f"backoffice/{template}", dict(context), status_code=status_code
         )
         return response
 
@@ -65,6 +66,14 @@ def password_reset_routes(office: "BackOffice", admin: Admin) -> list[Route]:
     async def confirm_reset(request: Request) -> Response:
         if request.method == "GET":
             token_in_link = request.query_params.get("token", "")
+            try:  # a used or expired link says so now, not after the form is filled
+                async with office.session() as session:
+                    await office.auth(session, Caller.anonymous("admin")).check_reset_token(
+                        token_in_link
+                    )
+            except InvalidInput as exc:
+                said = {"link_error": " ".join(e.message for e in exc.errors)}
+                return await page(request, "password_reset_confirm.html", dict(said), 400)
             return await page(request, "password_reset_confirm.html", {"token": token_in_link})
         form = await request.form()
         token, first, second = (form.get(k) for k in ("token", "new_password", "new_password2"))

@@ -23,8 +23,17 @@ class PostAdmin(BulkActionView, model=Post):
         Post.id,
         Post.title,
         Post.published,
-        Post.author_id,
+        Post.author,
         Post.created_at,
+    ]
+    column_details_list: ClassVar[list[Any]] = [
+        Post.id,
+        Post.title,
+        Post.body,
+        Post.published,
+        Post.author,
+        Post.created_at,
+        Post.updated_at,
     ]
     column_labels: ClassVar[dict[Any, str]] = {
         Post.id: "ID",
@@ -32,6 +41,7 @@ class PostAdmin(BulkActionView, model=Post):
         Post.body: "Body",
         Post.published: "Published",
         Post.author_id: "Author",
+        Post.author: "Author",
         Post.created_at: "Created",
         Post.updated_at: "Updated",
     }

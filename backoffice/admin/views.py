@@ -14,6 +14,7 @@ from starlette.requests import Request
 from wtforms import Form, HiddenField
 
 from backoffice.admin.csrf import FORM_FIELD, current_csrf_token
+from backoffice.admin.formatting import TYPE_FORMATTERS, human_label
 from backoffice.admin.listing import ListPage, count_matching, list_page, sort_fields, tie_breaker
 from backoffice.admin.reads import ReadingView
 from backoffice.admin.relations import (
@@ -24,7 +25,7 @@ from backoffice.admin.relations import (
     use_choices,
 )
 from backoffice.admin.versions import remember_stale, submitted_version
-from backoffice.errors import DomainError, Stale
+from backoffice.errors import Conflict, DomainError, InvalidInput, Stale
 from backoffice.models.permissions import ACTIONS
 from backoffice.services import Caller
 from backoffice.services.base import holds
@@ -46,7 +47,14 @@ S = TypeVar("S", bound=BaseModel)
 
 
 class AdminFormError(Exception):
-    """Shown to the staff user on the form; its text is safe to display and to log."""
+    """Shown to the staff user on the form; its text is safe to display and to log.
+
+    ``fields``: the messages that concern one field each, shown beside that field (the form's
+    template attaches them, ``admin.messages``); the text is the whole, for anything else."""
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {}
 
 
 class CSRFForm(Form):  # type: ignore[misc]
@@ -64,6 +72,27 @@ def describe_validation_error(exc: ValidationError) -> str:
         field = ".".join(str(part) for part in error["loc"]) or "form"
         parts.append(f"{field.replace('_', ' ')}: {error['msg']}")
     return "; ".join(parts)
+
+
+def validation_field_errors(exc: ValidationError) -> dict[str, list[str]]:
+    """The same problems by the top-level field they concern."""
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors():
+        if error["loc"]:
+            message = str(error["msg"]).removeprefix("Value error, ")
+            fields.setdefault(str(error["loc"][0]), []).append(message)
+    return fields
+
+
+def domain_field_errors(exc: DomainError) -> dict[str, list[str]]:
+    """A domain error's messages by the field they concern (none for a whole-form error)."""
+    fields: dict[str, list[str]] = {}
+    if isinstance(exc, InvalidInput):
+        for error in exc.errors:
+            fields.setdefault(error.field, []).append(error.message)
+    elif isinstance(exc, Conflict) and exc.field:
+        fields[exc.field] = [exc.detail]
+    return fields
 
 
 class ServiceModelView(ReadingView):
@@ -86,6 +115,8 @@ class ServiceModelView(ReadingView):
 
     page_size = 25
     page_size_options: ClassVar[list[int]] = [10, 25, 50, 100]
+    column_type_formatters: ClassVar[dict[Any, Any]] = TYPE_FORMATTERS
+    """Dates and times in one readable format with the time zone (``admin.formatting``)."""
 
     list_count_cap: ClassVar[int] = 10_000
     """A list page (and the dashboard) counts at most this many matching rows; past it the page
@@ -119,6 +150,13 @@ class ServiceModelView(ReadingView):
     """The resource whose view/add/change/delete permissions govern this view; empty: any
     active staff user may do everything here (a resource registered with
     ``permissions=False``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Every field gets a human label, on every page and form, unless the view names one.
+        for name in self._prop_names:
+            self._column_labels.setdefault(name, human_label(name))
+        self._column_labels_value_by_key = {v: k for k, v in self._column_labels.items()}
 
     def allows(self, request: Request, action: str) -> bool:
         """May the signed-in staff user ``action`` (view, add, change, delete) this resource?
@@ -253,7 +291,7 @@ class ServiceModelView(ReadingView):
         try:
             return await submitted_version(request)
         except DomainError as exc:
-            raise AdminFormError(exc.detail) from None
+            raise AdminFormError(exc.detail, domain_field_errors(exc)) from None
 
     @staticmethod
     def parse(schema: type[S], data: dict[str, Any], fields: builtins.list[str]) -> S:
@@ -262,7 +300,9 @@ class ServiceModelView(ReadingView):
         try:
             return schema.model_validate(values)
         except ValidationError as exc:
-            raise AdminFormError(describe_validation_error(exc)) from None
+            raise AdminFormError(
+                describe_validation_error(exc), validation_field_errors(exc)
+            ) from None
 
 
 def help_texts(model: Any) -> dict[str, dict[str, Any]]:

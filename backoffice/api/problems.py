@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backoffice.api.request_errors import input_location, json_syntax_error, wrong_content_type
 from backoffice.errors import (
     AuthenticationFailed,
     Conflict,
@@ -254,11 +255,16 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
         errors = None
         if isinstance(exc, InvalidInput):
             errors = [
-                {"loc": ["body", e.field], "msg": e.message, "type": "value_error"}
+                {
+                    "loc": [input_location(request, e.field), e.field],
+                    "msg": e.message,
+                    "type": "value_error",
+                }
                 for e in exc.errors
             ]
         elif isinstance(exc, Conflict) and exc.field:
-            errors = [{"loc": ["body", exc.field], "msg": exc.detail, "type": "conflict"}]
+            where = input_location(request, exc.field)
+            errors = [{"loc": [where, exc.field], "msg": exc.detail, "type": "conflict"}]
         return problem(
             request,
             status,
@@ -296,6 +302,24 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
         assert isinstance(exc, RequestValidationError)
         if not ours(request):
             return await fastapi_validation_handler(request, exc)
+        raw_errors = list(exc.errors())
+        located = json_syntax_error(raw_errors, exc.body)
+        if located is not None:
+            error = {"loc": ["body"], "msg": located, "type": "json_invalid"}
+            detail = f"The body is not valid JSON: {located}."
+            return problem(
+                request, 422, "Invalid input", detail, code="validation_error", errors=[error]
+            )
+        mismatch = wrong_content_type(request, raw_errors)
+        if mismatch is not None:
+            return problem(
+                request,
+                415,
+                "Unsupported media type",
+                mismatch.detail,
+                code="unsupported_media_type",
+                headers={"Accept": mismatch.takes},
+            )
         # Never echo the input back: it may be a password.
         errors = [
             {
@@ -303,7 +327,7 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
                 "msg": str(e.get("msg", "")),
                 "type": str(e.get("type", "")),
             }
-            for e in exc.errors()
+            for e in raw_errors
         ]
         summary = "; ".join(
             f"{'.'.join(map(str, e['loc'][1:] or e['loc']))}: {e['msg']}" for e in errors
@@ -380,7 +404,8 @@ def document_problems(app: FastAPI, *, api_prefix: str) -> None:
     """Make the OpenAPI document tell the whole truth about the errors of the operations under
     ``api_prefix``: each problem is ``application/problem+json`` with the Problem schema, and
     beside what a route declares, every one can answer 503 (the database is unavailable) and
-    every one that takes a body 413 (``BodyLimitMiddleware``). Amended once, when built."""
+    every one that takes a body 413 (``BodyLimitMiddleware``) and 415 (a body of another type).
+    Amended once, when built."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -421,7 +446,7 @@ def _document_problems(document: dict[str, Any], api_prefix: str) -> None:
             if method == "parameters":
                 continue
             responses: dict[str, Any] = operation.setdefault("responses", {})
-            extra = [503, 413] if "requestBody" in operation else [503]
+            extra = [503, 413, 415] if "requestBody" in operation else [503]
             for status in extra:
                 responses.setdefault(str(status), {"content": {PROBLEM_MEDIA_TYPE: {}}})
             for key, response in responses.items():

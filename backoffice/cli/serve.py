@@ -75,8 +75,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 async def prepare_to_serve(settings: Settings) -> int:
     """Schema first (migrated on SQLite, checked on PostgreSQL), then a way in for an admin.
 
-    Public so that a host app's own launcher can do the same before serving its app.
+    Public so that a host app's own launcher can do the same before serving its app. Says
+    here, once, what is wrong with a development secret key: serving is where it matters.
     """
+    warning = settings.secret_key_warning()
+    if warning:
+        print(f"Warning: {warning}", file=sys.stderr, flush=True)
     try:
         if settings.is_sqlite:
             before = await migrate.current_revisions(settings)

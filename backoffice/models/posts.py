@@ -1,9 +1,10 @@
 """The post: one field list, with the table model and its Create/Update/Public variants."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import ConfigDict, StrictBool, field_validator
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from backoffice.models.common import (
     NO_NUL,
@@ -13,6 +14,9 @@ from backoffice.models.common import (
     updated_at_field,
     version_field,
 )
+
+if TYPE_CHECKING:
+    from backoffice.models.users import User
 
 TITLE_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 100_000
@@ -36,6 +40,8 @@ class Post(PostBase, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
     version: int = version_field()
+    # For the admin, which names the author (loaded with the page's rows); never implicitly.
+    author: "User" = Relationship(sa_relationship_kwargs={"lazy": "raise_on_sql"})
 
 
 class PostCreate(PostBase):

@@ -344,9 +344,10 @@ class AuthService(Service):
             user, url, valid_minutes=self.settings.password_reset_expire_minutes
         )
 
-    async def reset_password(self, token: str, new_password: str) -> User:
-        """Set a new password with a reset token. The token is bound to the password it was
-        issued under, so it works once and dies with any password change."""
+    async def check_reset_token(self, token: str) -> User:
+        """The account a reset token may still set a password for; ``InvalidInput`` if it is
+        expired, used (the password changed since) or not a token. Changes nothing: a reset
+        page says so when the link is opened, before the form is filled."""
         try:
             claims = read_reset_token(
                 token,
@@ -360,8 +361,15 @@ class AuthService(Service):
             user is None
             or not user.is_active
             or not fingerprints_match(self._fingerprint(user), claims.fingerprint)
-            or not await self._claim_password(user)
         ):
+            raise InvalidInput.single("token", INVALID_RESET)
+        return user
+
+    async def reset_password(self, token: str, new_password: str) -> User:
+        """Set a new password with a reset token. The token is bound to the password it was
+        issued under, so it works once and dies with any password change."""
+        user = await self.check_reset_token(token)
+        if not await self._claim_password(user):
             raise InvalidInput.single("token", INVALID_RESET)
         await self.users.reset_password(user, new_password)
         return user

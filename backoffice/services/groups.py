@@ -23,6 +23,7 @@ from backoffice.services.base import like_pattern, parse_sort
 from backoffice.services.permissions import PermissionService
 from backoffice.services.versions import check_current, claim
 
+AUDIT_TYPE = "groups"
 GROUP_SORT_FIELDS = frozenset({"id", "name"})
 GROUP_UNIQUE = {"name": "A group with this name already exists."}
 
@@ -77,7 +78,7 @@ class GroupService(PermissionService):
         await self._set_group_permissions(group.id, permissions)
         public = await self._group_public(group)
         changes = {"name": [None, group.name], "permissions": [[], public.permissions]}
-        await self.audit.record("create", "groups", group, changes)
+        await self.audit.record("create", AUDIT_TYPE, group, changes)
         return public
 
     async def update_group(
@@ -113,7 +114,7 @@ class GroupService(PermissionService):
         if permissions is not None:
             await self._set_group_permissions(group_id, permissions)
             changes["permissions"] = [before.permissions, sorted(p.code for p in permissions)]
-        await self.audit.record("update", "groups", group, changes)
+        await self.audit.record("update", AUDIT_TYPE, group, changes)
         return await self._group_public(group)
 
     async def delete_group(self, group_id: int, *, version: int | None = None) -> None:
@@ -126,7 +127,7 @@ class GroupService(PermissionService):
         if version is not None:
             await claim(self.session, group, version, f"Group {group_id}")
         changes = {"name": [group.name, None], "permissions": [public.permissions, []]}
-        await self.audit.record("delete", "groups", group, changes)
+        await self.audit.record("delete", AUDIT_TYPE, group, changes)
         await self.session.delete(group)
         await self.session.flush()
 

@@ -39,11 +39,22 @@ class MailBackend(Protocol):
 
 
 class ConsoleBackend:
-    """Prints each message: for development, where no mail server exists."""
+    """Prints each message as a person reads it (headers, then the decoded plain text, so a
+    link is whole on its line): for development, where no mail server exists."""
 
     async def send(self, message: EmailMessage) -> None:
-        sys.stdout.write(f"{message.as_string()}\n{'-' * 72}\n")
+        sys.stdout.write(readable(message))
         sys.stdout.flush()
+
+
+def readable(message: EmailMessage) -> str:
+    """The message's main headers and its plain-text body, decoded (not quoted-printable)."""
+    headers = "".join(
+        f"{name}: {message[name]}\n" for name in ("From", "To", "Subject", "Date") if message[name]
+    )
+    part = message.get_body(preferencelist=("plain", "html"))
+    body = part.get_content() if isinstance(part, EmailMessage) else ""
+    return f"{headers}\n{body.rstrip()}\n{'-' * 72}\n"
 
 
 class SMTPBackend:

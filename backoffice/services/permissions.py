@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backoffice.errors import InvalidInput, NotFound, PermissionDenied
+from backoffice.errors import FieldError, InvalidInput, NotFound, PermissionDenied
 from backoffice.models import (
     ACTIONS,
     Group,
@@ -136,8 +136,7 @@ class PermissionService(Service):
         user = await self._load_user(user_id)
         await require_may_manage(self, user)
         before = await self._access(user)
-        groups = await self._groups_named(data.groups)
-        permissions = await self._permissions_named(data.permissions, field="permissions")
+        groups, permissions = await self._groups_and_permissions_named(data)
         added_groups = {g.name for g in groups} ^ set(before.groups)
         group_codes = await self._group_codes(
             [g.id for g in await self._groups_named(added_groups)]
@@ -223,6 +222,25 @@ class PermissionService(Service):
                 "written resource.action, e.g. posts.change (GET /permissions/ lists them)",
             )
         return [by_code[c] for c in sorted(wanted)]
+
+    async def _groups_and_permissions_named(
+        self, data: UserAccess
+    ) -> tuple[list[Group], list[Permission]]:
+        """Both lists resolved, every unknown name of both reported at once."""
+        errors: list[FieldError] = []
+        groups: list[Group] = []
+        permissions: list[Permission] = []
+        try:
+            groups = await self._groups_named(data.groups)
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+        try:
+            permissions = await self._permissions_named(data.permissions, field="permissions")
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+        if errors:
+            raise InvalidInput(errors)
+        return groups, permissions
 
     async def _groups_named(self, names: Iterable[str]) -> list[Group]:
         wanted = set(names)

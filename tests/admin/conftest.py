@@ -10,6 +10,10 @@ from tests.conftest import DEFAULT_PASSWORD, Account
 
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _ERROR = re.compile(r'class="alert alert-danger"[^>]*>\s*([^<]*?)\s*<')
+_PROBLEMS = re.compile(
+    r'id="form-problems">(.*?)</div>\s*</div>|class="invalid-feedback">([^<]*)<', re.S
+)
+_TAGS = re.compile(r"<[^>]+>")
 
 
 def csrf_token(html: str) -> str:
@@ -19,6 +23,13 @@ def csrf_token(html: str) -> str:
 
 
 def form_error(html: str) -> str | None:
+    """Every problem a refused form shows: the banner's lines and each field's own message."""
+    found = []
+    for banner, beside in _PROBLEMS.findall(html):
+        text = _TAGS.sub("\n", banner or beside)
+        found += [line.strip() for line in text.splitlines() if line.strip()]
+    if found:
+        return "; ".join(line for line in found if line != "Please correct the errors below.")
     match = _ERROR.search(html)
     return match.group(1) if match else None
 

@@ -44,11 +44,12 @@ async def test_history_lists_api_and_admin_changes_newest_first(
     page = await signed_in.client.get(f"/admin/post/history/{post_id}")
     assert page.status_code == 200
     update, create = entries(page.text)
-    assert update.split()[2:6] == ["root", "(#1)", "admin", "update"]
-    assert "title : Draft → Edited" in update
-    assert "published : False → True" in update
-    assert create.split()[2:6] == ["alice", "(#2)", "api", "create"]
-    assert "title : — → Draft" in create
+    # "4 Dec 2026, 13:24 UTC", then who, door and action
+    assert update.split()[5:9] == ["root", "(#1)", "admin", "update"]
+    assert "Title : Draft → Edited" in update
+    assert "Published : no → yes" in update
+    assert create.split()[5:9] == ["alice", "(#2)", "api", "create"]
+    assert "Title : — → Draft" in create
 
 
 async def test_history_only_shows_this_objects_entries(
@@ -60,7 +61,7 @@ async def test_history_only_shows_this_objects_entries(
     assert len(entries(page.text)) == 1
     page = await signed_in.client.get(f"/admin/user/history/{alice.id}")
     (created,) = entries(page.text)
-    assert "email : — → alice@example.com" in created
+    assert "Email : — → alice@example.com" in created
     assert "$argon2" not in page.text
 
 
@@ -121,12 +122,12 @@ async def test_a_long_history_is_paged(
         assert changed.status_code == 200, changed.text
 
     first = await signed_in.client.get(f"/admin/post/history/{post_id}")
-    assert [row.split()[5] for row in entries(first.text)] == ["update", "update"]
+    assert [row.split()[8] for row in entries(first.text)] == ["update", "update"]
     assert "Second → Third" in entries(first.text)[0]
     assert "page=2" in first.text
     second = await signed_in.client.get(f"/admin/post/history/{post_id}", params={"page": "2"})
     (created,) = entries(second.text)
-    assert created.split()[5] == "create"
+    assert created.split()[8] == "create"
     assert "page=1" in second.text
     for page in ("0", "abc", "9" * 5000):
         response = await signed_in.client.get(f"/admin/post/history/{post_id}?page={page}")

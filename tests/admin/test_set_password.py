@@ -44,7 +44,7 @@ async def test_the_change_is_in_the_history_without_any_value(
 ) -> None:
     assert (await set_password(signed_in, alice.id, NEW_PASSWORD)).status_code == 302
     history = await signed_in.client.get(f"/admin/user/history/{alice.id}")
-    assert "<strong>password</strong>:" in history.text
+    assert "<strong>Password</strong>:" in history.text
     assert NEW_PASSWORD not in history.text and "$argon2" not in history.text
 
 

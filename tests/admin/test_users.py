@@ -78,7 +78,9 @@ async def test_invalid_email_and_username_are_reported_on_the_form(signed_in: Ad
     )
     assert response.status_code == 400
     message = form_error(response.text) or ""
-    assert "email" in message and "username" in message
+    assert "valid email address" in message and "only letters" in message
+    # each beside its own field, one line each
+    assert response.text.count('class="invalid-feedback"') == 2
 
 
 async def test_a_reserved_username_is_a_form_error_on_create_and_edit(

@@ -62,7 +62,8 @@ def test_form_error_is_shown_on_the_form(page: Page) -> None:
     page.fill("input[name=username]", "weak")
     page.fill("input[name=password]", "weakpassword")
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".alert-danger")).to_contain_text("upper-case")
+    beside = page.locator("input[name=password] ~ .invalid-feedback")
+    expect(beside.filter(has_text="upper-case")).to_have_count(1)  # one line per problem
 
 
 def test_user_without_staff_status_cannot_enter(page: Page) -> None:

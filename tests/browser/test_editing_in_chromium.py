@@ -124,7 +124,7 @@ def test_a_line_refused_by_its_service_refuses_the_whole_save(
     page.fill(cell(page, 2, "unit_price_cents"), "1")
     page.get_by_role("button", name="Save", exact=True).click()
 
-    expect(page.locator("#form-error")).to_contain_text("Nothing was saved: 1 row was refused")
+    expect(page.locator("#form-problems")).to_contain_text("Nothing was saved: 1 row was refused")
     refused = page.locator("tr.bo-inline-row[data-index='2']")
     expect(refused.locator(".bo-cell-error")).to_contain_text(
         "This invoice already has a line \u201cFuel, 1 tonne\u201d."
