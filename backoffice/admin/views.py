@@ -283,7 +283,7 @@ class ServiceModelView(ReadingView):
             await remember_stale(self, request, exc)
             raise AdminFormError(exc.detail) from None
         except DomainError as exc:
-            raise AdminFormError(exc.detail) from None
+            raise AdminFormError(exc.detail, domain_field_errors(exc)) from None
 
     async def form_version(self, request: Request) -> int | None:
         """The version the submitted form was loaded with (``admin.versions``), for the

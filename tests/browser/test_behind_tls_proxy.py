@@ -90,6 +90,7 @@ def nginx_in_front(tmp_path: Path, mail_server: MailServer) -> Iterator[str]:
         secret_key=TEST_SECRET_KEY,
         base_url=base_url,
         trusted_proxies=[PROXY_ADDRESS],
+        second_factor_required=False,  # the policy has tests of its own (tests/factors)
         **cheap_hashing(),
         **mail_server.settings(),
     )

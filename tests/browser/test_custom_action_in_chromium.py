@@ -84,15 +84,15 @@ def test_staff_marks_a_sent_invoice_paid_from_its_details_page(
     page.set_viewport_size({"width": 1366, "height": 900})
     button.click()
     expect(page).to_have_url(re.compile(r"/admin/invoice/details/1$"))
-    expect(page.locator(".toast-body")).to_contain_text("Paid: INV-2026-001")
+    expect(page.locator("#messages")).to_contain_text("Paid: INV-2026-001")
     expect(page.locator("table")).to_contain_text("paid")
     assert questions == ["Mark this invoice as paid? A paid invoice cannot be changed again."]
-    expect(page.locator(".toast.show")).to_be_visible()
-    page.wait_for_timeout(400)  # the toast's fade-in, for the screenshots
+    expect(page.locator("#messages .alert")).to_be_visible()
+    page.wait_for_timeout(400)  # let the page settle, for the screenshots
     shoot(page, folder, "invoice-paid")
 
     # Again: the service refuses (a paid invoice is final) and the page says why.
     page.get_by_role("button", name="Mark paid").click()
-    expect(page.locator(".toast-body")).to_contain_text("Only a sent invoice can be marked paid")
+    expect(page.locator("#messages")).to_contain_text("Only a sent invoice can be marked paid")
     page.goto("/admin/invoice/history/1")
     expect(page.locator("#history .history-action").first).to_have_text("mark_paid")

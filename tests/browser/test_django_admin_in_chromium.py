@@ -59,9 +59,9 @@ def test_a_superuser_manages_a_user_from_creation_to_history_and_export(page: Pa
     # History: every change so far, with its door and fields.
     page.get_by_role("link", name="History").click()
     history = page.locator("body")
-    expect(history).to_contain_text("full name")
+    expect(history).to_contain_text("Full name")
     expect(history).to_contain_text("Dora the Editor")
-    expect(history).to_contain_text("is active")
+    expect(history).to_contain_text("Active: yes → no")
     expect(history).to_contain_text("admin")
     expect(history).not_to_contain_text("$argon2")
 

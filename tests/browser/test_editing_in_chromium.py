@@ -161,7 +161,7 @@ def test_a_list_save_with_one_refused_row_saves_nothing_and_says_why_in_place(
     page.fill("[name='row-2-amount_cents']", "10900")
     page.select_option("[name='row-1-status']", "sent")
     page.get_by_role("button", name="Save changes").click()
-    expect(page.locator(".toast-body")).to_contain_text("Saved 2 rows.")
+    expect(page.locator("#messages")).to_contain_text("Saved 2 rows.")
     expect(page.locator("[name='row-2-amount_cents']")).to_have_value("10900")
     expect(page.locator("[name='row-1-status']")).to_have_value("sent")
 
