@@ -180,7 +180,7 @@ async def add_passkey(data: NewPasskey, passkeys: PasskeysDep) -> PasskeyPublic:
 
 
 @router.delete(
-    "/auth/second-factors/passkeys/{passkey_id}",
+    "/auth/second-factors/passkeys/{passkey_id:int}",  # not .../options (POST)
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**AUTH, **problem_responses(404, 409)},
 )

@@ -46,10 +46,10 @@ async def if_match(
     if header.strip() == "*":
         return None
     found = _TAG.match(header)
-    if found is None:
+    if found is None:  # names no version, so no version matches it (RFC 9110: 412)
         raise HTTPException(
-            status_code=400,
-            detail='If-Match must be one version as its ETag gives it, e.g. "3".',
+            status_code=412,
+            detail='If-Match names no version: send the ETag you read, e.g. If-Match: "3".',
         )
     return int(found.group(1) or found.group(2))
 

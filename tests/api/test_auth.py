@@ -139,9 +139,9 @@ async def test_login_without_a_field_is_a_validation_problem(
 
 async def test_login_takes_a_form_not_json(client: httpx2.AsyncClient, alice: Account) -> None:
     response = await client.post(LOGIN, json={"username": "alice", "password": alice.password})
-    body = assert_problem(response, 422)
+    body = assert_problem(response, 415)
     assert alice.password not in response.text
-    assert body["errors"]
+    assert "application/x-www-form-urlencoded" in body["detail"]
 
 
 async def test_login_with_a_nul_character_is_refused_not_a_crash(

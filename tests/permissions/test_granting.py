@@ -113,7 +113,9 @@ async def test_nobody_grants_or_revokes_through_the_api_what_they_do_not_hold(
         assert await held(office, clerk) == before
 
     # Refusals leave no trace in the audit log; the one change made does.
-    entries = await audit(client, await bearer(client, "root"), actor_id=manager.id)
+    entries = await audit(
+        client, await bearer(client, "root"), actor_id=manager.id, object_type="users"
+    )
     assert [(e["object_type"], e["object_id"], e["action"]) for e in entries] == [
         ("users", str(clerk.id), "update")
     ]

@@ -69,7 +69,7 @@ async def test_the_admin_shows_the_manager_by_label_and_keeps_the_rule(
     details = await browser.client.get(f"/admin/customer/details/{managed}")
     assert details.status_code == 200
     # The related account is shown by its label (its username), never its repr.
-    assert "<td>Account manager</td>" in details.text
+    assert '<th scope="row" class="w-25">Account manager</th>' in details.text
     assert "<td>manager</td>" in details.text  # no link: "other" may not view users
     assert "hashed_password" not in details.text and "User(" not in details.text
     edit = await browser.client.get(f"/admin/customer/edit/{managed}")

@@ -185,7 +185,7 @@ async def test_the_button_posts_with_the_csrf_token_flashes_and_goes_back(
     last = (await audit_entries(office, invoice["id"]))[-1]
     assert (last.action, last.door) == ("mark_paid", "admin")
     history = await browser.client.get(f"/admin/invoice/history/{invoice['id']}")
-    assert '<td class="history-action">mark_paid</td>' in history.text
+    assert 'class="history-action" data-label="Action">mark_paid</td>' in history.text
 
 
 async def test_a_refused_button_flashes_the_reason_and_changes_nothing(

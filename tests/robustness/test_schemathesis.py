@@ -132,8 +132,11 @@ def rejected_as(defaults: list[str], *more: str) -> dict[str, list[str]]:
     return {"expected-statuses": [*defaults, *more]}
 
 
-NEGATIVE_DEFAULTS = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429"]
-POSITIVE_DEFAULTS = ["2xx", "3xx", "401", "403", "404", "409", "429"]
+NEGATIVE_DEFAULTS = [
+    *("400", "401", "403", "404", "405", "406", "409", "412", "415", "422", "428", "429")
+]
+# 412: an If-Match header that names another version (or none) is a precondition that failed.
+POSITIVE_DEFAULTS = ["2xx", "3xx", "401", "403", "404", "409", "412", "429"]
 # Every check is on. Where the API rightly answers other than Schemathesis expects, the expected
 # statuses are widened here, each with the reason:
 CONFIG = schemathesis.Config.from_dict(

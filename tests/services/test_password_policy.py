@@ -30,7 +30,7 @@ COMMON = "Password1"  # long enough, has a digit and an upper-case letter: only 
 TOO_COMMON = "Password is too common."
 GOOD = "Sup3rSecretPass"
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-_ALERT = re.compile(r'class="alert alert-danger"[^>]*>\s*([^<]*?)\s*<')
+_BESIDE_PASSWORD = re.compile(r'name="password"[^>]*>\s*<div class="invalid-feedback">([^<]*)<')
 
 # -- each rule -------------------------------------------------------------------------------
 
@@ -204,8 +204,8 @@ async def test_creating_a_user_in_the_admin_applies_the_policy(
     )
 
     assert response.status_code == 400
-    error = _ALERT.search(response.text)
-    assert error and html.unescape(error[1]) == "password: Password is too common."
+    beside_password = _BESIDE_PASSWORD.search(response.text)
+    assert beside_password and html.unescape(beside_password[1]) == "Password is too common."
     async with office.session() as session:
         assert await office.users(session, Caller.operator()).find_by_login("newbie") is None
 
