@@ -38,7 +38,10 @@ import asyncpg
 BENCH_DIR = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 MB = 1_000_000
-ALL_SCENARIOS = ("health", "me", "list", "login", "lag", "growth", "apikey", "admin", "django")
+ALL_SCENARIOS = (
+    *("health", "me", "list", "login", "lag", "growth", "apikey", "admin", "django"),
+    *("workers", "granian"),
+)
 
 ADMIN_EMAIL = "bench-admin@example.com"
 ADMIN_USERNAME = "benchadmin"
@@ -290,11 +293,36 @@ class RssPeak:
 class Server:
     """A uvicorn process serving one of the bench apps on a free port of 127.0.0.1."""
 
-    def __init__(self, name: str, app: str, env: dict[str, str], workdir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        app: str,
+        env: dict[str, str],
+        workdir: Path,
+        *,
+        workers: int = 1,
+        runner: str = "uvicorn",
+    ) -> None:
         self.name, self.app, self.env, self.workdir = name, app, env, workdir
+        self.workers, self.runner = workers, runner
         self.port = free_port()
         self.proc: asyncio.subprocess.Process | None = None
         self.log_path = workdir / f"{name}-{self.port}.log"
+
+    def command(self) -> list[str]:
+        """uvicorn (the stack ``backoffice serve`` runs), or Granian for the comparison."""
+        if self.runner == "granian":
+            return [
+                *(sys.executable, "-m", "granian", "--interface", "asgi", "--factory"),
+                *("--working-dir", str(BENCH_DIR), "--host", HOST, "--port", str(self.port)),
+                *("--workers", str(self.workers), "--loop", "uvloop", "--no-ws"),
+                *("--log-level", "warning", "--no-access-log", self.app),
+            ]
+        return [
+            *(sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH_DIR), self.app),
+            *("--factory", "--host", HOST, "--port", str(self.port)),
+            *("--workers", str(self.workers), "--no-access-log", "--log-level", "warning"),
+        ]
 
     @property
     def pid(self) -> int:
@@ -302,22 +330,7 @@ class Server:
         return self.proc.pid
 
     async def start(self, wait: float = 60) -> None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--app-dir",
-            str(BENCH_DIR),
-            self.app,
-            "--factory",
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        cmd = self.command()
         output = await asyncio.to_thread(self.log_path.open, "wb")
         with output:
             self.proc = await asyncio.create_subprocess_exec(
@@ -1324,7 +1337,9 @@ async def run(args: argparse.Namespace) -> int:
     hashed = await asyncio.to_thread(lambda: str(params.context().hash(SEED_PASSWORD)))
     servers: dict[str, Server] = {}
     try:
-        main_scenarios = [s for s in scenarios if s not in {"growth", "admin", "django"}]
+        main_scenarios = [
+            s for s in scenarios if s not in {"growth", "admin", "django", "workers", "granian"}
+        ]
         if main_scenarios:
             database = await databases.prepare(
                 size_label(args.users), args.users, hashed, reuse=args.keep
@@ -1367,6 +1382,19 @@ async def run(args: argparse.Namespace) -> int:
             log("admin scenario")
             print()
             print("\n".join(await run_admin(databases, hashed, workdir, args)))
+        if {"workers", "granian"} & scenarios:
+            import serving
+
+            database = await databases.prepare(
+                size_label(args.users), args.users, hashed, reuse=args.keep
+            )
+            for name in ("workers", "granian"):
+                if name in scenarios:
+                    log(f"{name} scenario")
+                    print()
+                    print(
+                        "\n".join(await serving.SCENARIOS[name](databases, database, workdir, args))
+                    )
         if "django" in scenarios:
             import peer_bench
 
