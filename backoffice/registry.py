@@ -211,7 +211,9 @@ def check_resource(resource: Resource) -> None:
     if default_sort and default_sort not in getattr(service, "sort_fields", (default_sort,)):
         raise ImproperlyConfigured(
             "backoffice.E007",
-            f"{model_name}: {service.__name__}.default_sort {default_sort!r} is not in sort_fields",
+            f"{model_name}: {service.__name__}.default_sort {default_sort!r} is not in "
+            "sort_fields; list it there, or set default_sort (it is 'id' unless set) to one of "
+            "them",
         )
     for name in resource.actions:
         if hasattr(ResourceService, name) or name == "delete_selected":

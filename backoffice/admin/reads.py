@@ -86,10 +86,10 @@ def object_label(obj: Any, columns: Any = ()) -> str:
         if name in keys or name not in mapper.column_attrs or SECRET_NAME.search(name):
             continue
         value = getattr(obj, name, None)
+        if isinstance(value, Enum):  # before str: a (str, Enum) member's str() is "Cls.member"
+            return str(value.value)
         if isinstance(value, str) and value.strip():
             return value
-        if isinstance(value, Enum):
-            return str(value.value)
     identity = sa_inspect(obj).identity
     key = ",".join(map(str, identity)) if identity else "?"
     return f"{type(obj).__name__} {key}"

@@ -2,6 +2,7 @@
 way Django's ``ModelAdmin`` and SQLAdmin's ``ModelView`` do it). Writes go through the resource's
 service, so the admin obeys the same rules as the API."""
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,6 +26,9 @@ from backoffice.services import Caller
 if TYPE_CHECKING:
     from backoffice.office import BackOffice
     from backoffice.registry import Resource
+
+
+logger = logging.getLogger("backoffice.admin")
 
 
 class ResourceAdmin:
@@ -95,6 +99,27 @@ class ResourceAdmin:
                     )
 
         cls._check_editing(resource)
+        cls._warn_bare_foreign_keys(resource)
+
+    @classmethod
+    def _warn_bare_foreign_keys(cls, resource: "Resource") -> None:
+        """A foreign key with no ``Relationship()`` over it has no field on the admin's form
+        (SQLAdmin picks a related row through the relationship) and shows a bare id: say so at
+        start-up rather than on the first save that needs it."""
+        mapper = sa_inspect(resource.model)
+        related = {c.key for rel in mapper.relationships for c in rel.local_columns}
+        for column in mapper.columns:
+            if column.foreign_keys and column.key not in related and not column.primary_key:
+                target = next(iter(column.foreign_keys)).column.table.name
+                logger.warning(
+                    "backoffice.W001: %s.%s is a foreign key to %s with no Relationship() over "
+                    "it, so the admin cannot show or pick the related row; declare one beside "
+                    "it (e.g. `%s: Target | None = Relationship()`)",
+                    resource.model.__name__,
+                    column.key,
+                    target,
+                    column.key.removesuffix("_id"),
+                )
 
     @classmethod
     def _check_editing(cls, resource: "Resource") -> None:

@@ -70,6 +70,15 @@ class Problem(BaseModel):
     """On a 412: the record's version now (also its ``ETag``), to read it again."""
 
 
+# An HTTP error raised outside a service gets the code its domain twin has (``errors.py``), so a
+# client tells a 404 from a 404 by type alone; other statuses take their phrase ("not_found").
+_CODE_BY_STATUS = {401: "authentication_failed", 403: "permission_denied", 409: "conflict"}
+
+
+def _status_code_name(status: int) -> str:
+    return _CODE_BY_STATUS.get(status) or _status_phrase(status).lower().replace(" ", "_")
+
+
 def _status_phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -296,7 +305,8 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
             # one route per method, so name them all.
             headers["Allow"] = ", ".join(_documented_methods(request)) or headers.get("Allow", "")
         # Copy the headers: a 401 without WWW-Authenticate breaks clients.
-        return problem(request, exc.status_code, title, detail, headers=headers)
+        code = _status_code_name(exc.status_code)
+        return problem(request, exc.status_code, title, detail, code=code, headers=headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

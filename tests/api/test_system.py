@@ -118,7 +118,8 @@ async def test_an_api_call_without_a_database_is_a_503_problem(
 
 async def test_an_unknown_path_is_a_404_problem(client: httpx2.AsyncClient) -> None:
     response = await client.get("/api/no-such-thing")
-    assert_problem(response, 404)
+    # The same type as a record that is not there (a service's NotFound).
+    assert assert_problem(response, 404)["type"] == "urn:backoffice:problem:not_found"
 
 
 async def test_a_wrong_method_is_a_405_problem_that_names_the_allowed_ones(
@@ -126,7 +127,8 @@ async def test_a_wrong_method_is_a_405_problem_that_names_the_allowed_ones(
 ) -> None:
     response = await client.put("/api/users/me")
 
-    assert_problem(response, 405)
+    body = assert_problem(response, 405)
+    assert body["type"] == "urn:backoffice:problem:method_not_allowed"
     assert "GET" in response.headers["allow"]
 
 

@@ -228,7 +228,9 @@ async def test_an_if_match_that_names_no_one_version_is_refused(
         headers={**headers, "If-Match": value},
     )
     # A tag that names no one version matches none: the precondition fails, nothing is written.
-    assert "If-Match" in assert_problem(answer, 412)["detail"]
+    body = assert_problem(answer, 412)
+    assert "If-Match" in body["detail"]
+    assert body["type"] == "urn:backoffice:problem:precondition_failed"
     assert (await client.get(f"/api/users/{superuser.id}", headers=headers)).json()[
         "full_name"
     ] != "x"

@@ -196,3 +196,39 @@ def test_editing_options_naming_what_cannot_be_edited_are_refused(office: BackOf
 
     with pytest.raises(ImproperlyConfigured, match=r"E010: Gadget: Grouped.fieldsets"):
         register_gadget(office, admin=Grouped)
+
+
+class GadgetPart(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    label: str = Field(max_length=50)
+    gadget_id: int = Field(foreign_key="gadget.id")  # no Relationship() over it
+
+
+class GadgetPartCreate(SQLModel):
+    label: str
+    gadget_id: int
+
+
+class GadgetPartUpdate(SQLModel):
+    label: str | None = None
+
+
+class GadgetPartPublic(SQLModel):
+    id: int
+    label: str
+
+
+def test_a_foreign_key_the_admin_cannot_pick_is_named_at_start_up(
+    office: BackOffice, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="backoffice.admin"):
+        office.register(Customer, name="customers")  # its account_manager_id has a Relationship
+        assert not [r for r in caplog.records if "W001" in r.getMessage()]
+        office.register(GadgetPart)
+    (warning,) = [r.getMessage() for r in caplog.records if "W001" in r.getMessage()]
+    assert "GadgetPart.gadget_id is a foreign key to gadget" in warning
+    assert "`gadget: Target | None = Relationship()`" in warning
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="backoffice.admin"):
+        BackOffice(office.settings).register(GadgetPart, admin=False)  # no admin, no warning
+    assert not caplog.records

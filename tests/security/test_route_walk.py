@@ -80,7 +80,8 @@ def api_probes(app: FastAPI, world: World, actor: Actor) -> list[Probe]:
     for context in iter_route_contexts(app.routes):
         if isinstance(context.original_route, Mount):
             continue
-        served.setdefault(context.path, set()).update(context.methods or ())
+        template = _PARAM.sub(lambda m: "{" + m.group(1) + "}", context.path)  # no ":int"
+        served.setdefault(template, set()).update(context.methods or ())
     probes = []
     for template, methods in served.items():
         for method in METHODS:
