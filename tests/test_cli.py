@@ -546,7 +546,7 @@ async def test_changes_through_cli_api_and_admin_all_show_on_the_users_history_p
         ("operator", "cli", "create"),
     ]
     assert "Full name : Through the API → Through the admin" in rows[0]
-    assert "full name : — → Through the API" in rows[1]
+    assert "Full name : — → Through the API" in rows[1]
     assert [(e["door"], e["action"]) for e in audit.json()["items"]] == [
         ("admin", "update"),
         ("api", "update"),
