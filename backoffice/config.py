@@ -174,6 +174,11 @@ class Settings(BaseSettings):
     read in ``If-Match``; without it they answer 428. Off: a write without it still works (last
     save wins), one with a stale version answers 412 either way."""
 
+    trash_days: int = Field(default=30, ge=1, le=36500)
+    """How many days a deleted row of a resource with a trash (users, posts, a host's opted-in
+    tables) stays restorable: ``backoffice purge-trash`` deletes for good what has been there
+    longer. Run it from cron."""
+
     app_migrations: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Alembic folders of the host app (comma-separated), migrated after backoffice's own by
     ``backoffice migrate``. Each has its own env.py (see the invoicing example)."""

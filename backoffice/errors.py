@@ -99,3 +99,17 @@ class Stale(DomainError):
     def __init__(self, detail: str, *, current_version: int) -> None:
         super().__init__(detail)
         self.current_version = current_version
+
+
+class RevertRefused(Conflict):
+    """A revert that would undo a later change (or cannot be done): nothing was reverted.
+    ``reasons`` says why, entry by entry; ``forcible`` is true when forcing it (a superuser's
+    choice) would go through."""
+
+    code = "revert_refused"
+    title = "Revert refused"
+
+    def __init__(self, reasons: list[str], *, forcible: bool) -> None:
+        super().__init__("Nothing was reverted: " + " ".join(reasons))
+        self.reasons = reasons
+        self.forcible = forcible

@@ -25,6 +25,7 @@ from sqlmodel import SQLModel
 
 import backoffice.models  # noqa: F401  (registers every table and sets the naming convention)
 from backoffice.config import Settings
+from backoffice.services.trash import add_trash_columns
 from backoffice.services.versions import add_version_column
 
 DATABASE_URL = "backoffice.database_url"
@@ -76,6 +77,7 @@ def tables_of(module: str) -> frozenset[str]:
     covers exactly the tables its models declare. Each table keyed by one column gets its
     ``version`` column here, as registering it does (``services.versions``), so
     ``makemigrations`` writes it; a model with ``__backoffice_versioned__ = False`` does not.
+    A model with ``__backoffice_trash__ = True`` gets its trash columns the same way.
     """
     importlib.import_module(module)
     mappers = [
@@ -85,6 +87,7 @@ def tables_of(module: str) -> frozenset[str]:
     ]
     for mapper in mappers:
         add_version_column(mapper.class_)
+        add_trash_columns(mapper.class_)
     names = frozenset(str(mapper.local_table.name) for mapper in mappers)  # type: ignore[attr-defined]
     if not names:
         raise MigrationEnvError(f"{module} defines no SQLModel table (a class with table=True)")

@@ -25,6 +25,7 @@ from backoffice.db import (
     create_session_maker,
     session_scope,
 )
+from backoffice.errors import NotFound
 from backoffice.models import Group, Post, User, UserUpdate
 from backoffice.registry import (
     ImproperlyConfigured,
@@ -43,6 +44,8 @@ from backoffice.services.groups import GroupService
 from backoffice.services.mail import Mailer
 from backoffice.services.permissions import PermissionService, catalogue
 from backoffice.services.resources import ResourceService
+from backoffice.services.reverting import RevertService
+from backoffice.services.trash import TrashService, add_trash_columns
 from backoffice.services.versions import add_version_column, is_versioned
 
 if TYPE_CHECKING:
@@ -107,6 +110,30 @@ class BackOffice:
     def groups(self, session: AsyncSession, caller: Caller) -> GroupService:
         return GroupService(session, caller, self._catalogue())
 
+    def reverts(self, session: AsyncSession, caller: Caller) -> RevertService:
+        """Reverting audit entries and units of work (``services.reverting``)."""
+        return RevertService(session, caller, self.registry)
+
+    def trash(self, name: str, session: AsyncSession, caller: Caller) -> TrashService:
+        """The trash of the registered resource ``name`` (``NotFound`` if it has none)."""
+        if name not in self.registry:
+            raise NotFound(f"There is no resource {name!r}.")
+        return TrashService(session, caller, self.registry.get(name))
+
+    async def purge_trash(self, caller: Caller, days: int | None = None) -> dict[str, int]:
+        """Purge, in every trash, the rows deleted more than ``days`` ago (default
+        ``BACKOFFICE_TRASH_DAYS``); how many per resource. One unit of work per resource."""
+        purged: dict[str, int] = {}
+        for resource in self.registry:
+            if not resource.trash:
+                continue
+            async with self.session() as session:
+                trash = TrashService(session, caller, resource)
+                purged[resource.name] = await trash.purge_older_than(
+                    days or self.settings.trash_days
+                )
+        return purged
+
     def api_keys(self, session: AsyncSession, caller: Caller) -> ApiKeyService:
         """Creating, listing and revoking API keys (checking one is ``AuthService``'s)."""
         policy = ApiKeyPolicy(
@@ -157,6 +184,8 @@ class BackOffice:
         - ``versioned``: give its rows a ``version`` column, so a save over a newer one is
           refused (default: yes, unless the model says ``__backoffice_versioned__ = False``);
           your migrations add the column (``makemigrations`` writes it).
+        - A model with ``__backoffice_trash__ = True`` gets a trash: a delete moves the row
+          there (``services.trash``); ``makemigrations`` writes its two columns.
         - ``create_schema``/``update_schema``/``public_schema``: default ``{Model}Create``,
           ``{Model}Update``, ``{Model}Public`` from the model's module.
 
@@ -192,6 +221,7 @@ class BackOffice:
 
         if versioned is not False:
             add_version_column(model)
+        add_trash_columns(model)
         table = getattr(model, "__tablename__", model.__name__.lower())
         word = label or model.__name__
         admin_class = None if admin is False else (ResourceAdmin if admin is True else admin)

@@ -22,6 +22,7 @@ from sqlmodel import SQLModel
 
 from backoffice.services.actions import ResourceAction
 from backoffice.services.resources import ResourceService
+from backoffice.services.trash import DELETED_AT, DELETED_BY, has_trash
 from backoffice.services.versions import VERSION
 
 if TYPE_CHECKING:
@@ -84,6 +85,11 @@ class Resource:
             return service.actions()
         return {}
 
+    @property
+    def trash(self) -> bool:
+        """Does a delete move its rows to the trash (``services.trash``)?"""
+        return has_trash(self.model)
+
     def related(self, table: Any) -> "Resource | None":
         """The registered resource whose table is ``table``, if any."""
         if self.registry is None:
@@ -130,20 +136,25 @@ class Registry:
 
 async def check_version_columns(engine: AsyncEngine, registry: Registry) -> None:
     """At start-up: a versioned resource's table must have its ``version`` column in the
-    database (``backoffice.E012``), else every save would fail. A database that cannot be
+    database (``backoffice.E012``), a resource with a trash its trash columns (``E016``), else
+    every save (or delete) would fail. A database that cannot be
     reached now is left to the readiness check."""
-    resources = [r for r in registry if r.versioned]
+    resources = [r for r in registry if r.versioned or r.trash]
 
-    def lacking(connection: Connection) -> list[str]:
+    def lacking(connection: Connection) -> tuple[list[str], list[str]]:
         inspector = sa_inspect(connection)
-        names = []
+        unversioned, untrashed = [], []
         for resource in resources:
             table = str(resource.model.__table__.name)  # type: ignore[attr-defined]
             if not inspector.has_table(table):
                 continue  # not migrated at all: the first query says so
-            if VERSION not in {c["name"] for c in inspector.get_columns(table)}:
-                names.append(f"{resource.model.__name__} (table {table!r})")
-        return names
+            columns = {c["name"] for c in inspector.get_columns(table)}
+            named = f"{resource.model.__name__} (table {table!r})"
+            if resource.versioned and VERSION not in columns:
+                unversioned.append(named)
+            if resource.trash and not {DELETED_AT, DELETED_BY} <= columns:
+                untrashed.append(named)
+        return unversioned, untrashed
 
     if not resources:
         return
@@ -152,7 +163,7 @@ async def check_version_columns(engine: AsyncEngine, registry: Registry) -> None
     checker = create_async_engine(engine.url, poolclass=NullPool)
     try:
         async with checker.connect() as connection:
-            missing = await connection.run_sync(lacking)
+            missing, untrashed = await connection.run_sync(lacking)
     except (OperationalError, InterfaceError, OSError):
         logger.warning("version columns not checked: the database cannot be reached")
         return
@@ -165,6 +176,13 @@ async def check_version_columns(engine: AsyncEngine, registry: Registry) -> None
             "versioned. Add it with a migration (`backoffice makemigrations` writes it, then "
             "`backoffice migrate`), or opt out: `__backoffice_versioned__ = False` on the model "
             "(or register(..., versioned=False)).",
+        )
+    if untrashed:
+        raise ImproperlyConfigured(
+            "backoffice.E016",
+            f"{', '.join(untrashed)}: no {DELETED_AT!r}/{DELETED_BY!r} columns in the "
+            "database, but the model has a trash (__backoffice_trash__ = True). Add them with "
+            "a migration (`backoffice makemigrations` writes them, then `backoffice migrate`).",
         )
 
 

@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from sqladmin.filters import AllUniqueStringValuesFilter
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import Request
 
 from backoffice.admin.formatting import changes_list
 from backoffice.admin.views import ServiceModelView
@@ -42,6 +43,7 @@ class AuditEntryAdmin(ServiceModelView, model=AuditEntry):
         AuditEntry.object_id,
         AuditEntry.object_repr,
         AuditEntry.changes,
+        AuditEntry.unit,
     ]
     column_searchable_list: ClassVar[list[Any]] = [
         AuditEntry.actor,
@@ -73,6 +75,7 @@ class AuditEntryAdmin(ServiceModelView, model=AuditEntry):
         AuditEntry.object_id,
         AuditEntry.object_repr,
         AuditEntry.changes,
+        AuditEntry.unit,
         AuditEntry.id,
     ]
     column_labels: ClassVar[dict[Any, str]] = {
@@ -86,7 +89,16 @@ class AuditEntryAdmin(ServiceModelView, model=AuditEntry):
         AuditEntry.changes: "Changes",
         AuditEntry.actor_id: "Who (account ID)",
         AuditEntry.id: "Entry ID",
+        AuditEntry.unit: "Request (unit of work)",
     }
+
+    async def unit_size(self, request: Request, entry: AuditEntry) -> int:
+        """For the entry's page: how many entries its unit wrote (its revert buttons)."""
+        if not entry.unit:
+            return 0
+        async with self.office.session() as session:
+            sizes = await AuditService(session, self.caller(request)).unit_sizes([entry.unit])
+        return sizes.get(entry.unit, 0)
 
     def bulk_row_label(self, obj: Any) -> str:
         return f"{obj.action} {obj.object_type} {obj.object_id}"

@@ -173,12 +173,18 @@ def safe_next(value: object, admin_path: str) -> str | None:
 
 def admin_caller(request: Request) -> Caller:
     """The signed-in staff user, as the services see them."""
-    return Caller(
+    unit = getattr(request.state, "audit_unit", None)
+    caller = Caller(
         user=request.state.user,
         door="admin",
         permissions=getattr(request.state, "permissions", None),
         enrolment_pending=getattr(request.state, "enrolment_pending", False),
     )
+    if unit is None:
+        request.state.audit_unit = caller.unit  # one request, one unit (a bulk action's rows)
+    else:
+        caller.unit = unit
+    return caller
 
 
 def client_address(request: Request) -> str | None:

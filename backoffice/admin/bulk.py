@@ -356,7 +356,7 @@ class BulkActionView(ServiceModelView):
         key = self.pk_columns[0]
         async with self.office.session() as session:
             service = self.read_service(session, self.caller(request))
-            query: Any = select(self.model).where(key.in_(pks), *await service.visible())
+            query: Any = select(self.model).where(key.in_(pks), *await service.readable())
             rows = (await session.exec(query)).all()
             return {
                 getattr(row, key.key): (self.bulk_row_label(row), version_of(row))

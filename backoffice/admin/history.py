@@ -1,10 +1,12 @@
 """One object's history, newest first, like Django's "History" page: read from the audit log.
 
-Shown only to someone who may view both the object's resource and the audit log itself.
+Shown only to someone who may view both the object's resource and the audit log itself. Each
+entry has its revert buttons (``admin.reverts``).
 """
 
 from sqladmin import Admin
 from sqladmin.authentication import login_required
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,6 +22,8 @@ from backoffice.admin.lookup import (
     view_of,
 )
 from backoffice.admin.views import AdminFormError, ServiceModelView
+from backoffice.models import AuditEntry, Page
+from backoffice.services import Caller
 from backoffice.services.audit import AuditService
 
 PAGE_SIZE = 50
@@ -49,17 +53,23 @@ class HistoryPage(AdminPage):
         page = _page_number(request.query_params.get("page"))
         skip = (page - 1) * PAGE_SIZE
         object_type, object_id = view.audit_type, audit_id(obj)
-        try:
-            entries = await view.run(
-                request,
-                lambda s, c: AuditService(s, c).list(
-                    object_type=object_type,
-                    object_id=object_id,
-                    sort="-id",
-                    skip=skip,
-                    limit=PAGE_SIZE,
-                ),
+
+        async def read(
+            session: AsyncSession, caller: Caller
+        ) -> tuple[Page[AuditEntry], dict[str, int]]:
+            audit = AuditService(session, caller)
+            found = await audit.list(
+                object_type=object_type,
+                object_id=object_id,
+                sort="-id",
+                skip=skip,
+                limit=PAGE_SIZE,
             )
+            units = [entry.unit for entry in found.items if entry.unit]
+            return found, await audit.unit_sizes(units)
+
+        try:
+            entries, unit_sizes = await view.run(request, read)
         except AdminFormError as exc:
             raise HTTPException(status_code=403, detail=str(exc)) from None
         audit = view_of(admin, AuditEntryAdmin)
@@ -72,6 +82,7 @@ class HistoryPage(AdminPage):
             "page": page,
             "has_older": entries.total > skip + len(entries.items),
             "total": entries.total,
+            "unit_sizes": unit_sizes,
         }
         return await render(admin, request, "backoffice/history.html", context)
 

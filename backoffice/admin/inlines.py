@@ -171,7 +171,7 @@ async def stored_formset(
                 key = sa_inspect(model).primary_key[0]
                 query = (
                     select(model)
-                    .where(getattr(model, fk) == parent_pk, *await service.visible())
+                    .where(getattr(model, fk) == parent_pk, *await service.readable())
                     .order_by(key)
                     .limit(inline.max_rows)
                 )

@@ -1,5 +1,6 @@
 """The admin's own pages beside SQLAdmin's: the dashboard (in place of SQLAdmin's empty index),
-each object's history and the user's "Set password" form, and the links to them."""
+each object's history (with its revert buttons), a resource's trash and the user's "Set
+password" form, and the links to them."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,8 +14,10 @@ from starlette.routing import Route
 from backoffice.admin.dashboard import dashboard_route
 from backoffice.admin.formatting import field_changes
 from backoffice.admin.history import history_routes, may_read_history
+from backoffice.admin.reverts import revert_routes
 from backoffice.admin.security import may_manage_security
 from backoffice.admin.set_password import may_set_password, set_password_routes
+from backoffice.admin.trash import trash_link, trash_routes
 from backoffice.admin.users import UserAdmin
 from backoffice.admin.versions import stale_save
 from backoffice.admin.views import ServiceModelView
@@ -35,11 +38,19 @@ def install_pages(admin: Admin) -> None:
             break
     else:
         raise RuntimeError("SQLAdmin has no index route to replace")
-    routes.extend([*history_routes(admin), *set_password_routes(admin)])
+    routes.extend(
+        [
+            *history_routes(admin),
+            *set_password_routes(admin),
+            *revert_routes(admin),
+            *trash_routes(admin),
+        ]
+    )
     admin.templates.env.globals["object_links"] = object_links(admin)
     # The edit form after a refused stale save (admin.versions), its changes shown as History's.
     admin.templates.env.globals["stale_save"] = stale_save
     admin.templates.env.globals["field_changes"] = field_changes
+    admin.templates.env.globals["trash_link"] = trash_link
 
 
 def object_links(admin: Admin) -> Callable[[Request, Any, Any], list[Link]]:

@@ -121,7 +121,7 @@ class ReadingView(ModelView):
         if self.identity not in prepared:
             async with self.office.session() as session:
                 service = self.read_service(session, self.caller(request))
-                prepared[self.identity] = await service.visible()
+                prepared[self.identity] = await service.readable()
             setattr(request.state, _STATE_KEY, prepared)
         return prepared[self.identity]
 
@@ -186,7 +186,7 @@ class ReadingView(ModelView):
         async with self.office.session() as session:
             service = self.read_service(session, self.caller(request))
             prepared = getattr(request.state, _STATE_KEY, {})
-            prepared[self.identity] = await service.visible()
+            prepared[self.identity] = await service.readable()
             setattr(request.state, _STATE_KEY, prepared)
             result = await session.exec(query(request))
             obj = result.scalars().unique().first()

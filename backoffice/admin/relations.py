@@ -153,7 +153,7 @@ async def search_choices(
         if service is not None and resource is not None:
             if not await may_view(service, resource):
                 return [], False
-            conditions = list(await service.visible())
+            conditions = list(await service.readable())
         term = query.strip().lower()
         if term:
             names = [n for n in getattr(service, "search_fields", ()) if not SECRET_NAME.search(n)]
@@ -195,7 +195,7 @@ async def rows_by_keys(
         if not await may_view(service, resource):
             return []
         key_column = _keys(target)[0]
-        stmt = select(target).where(key_column.in_(values), *await service.visible())
+        stmt = select(target).where(key_column.in_(values), *await service.readable())
         return [
             (str(get_object_identifier(row)), object_label(row))
             for row in (await session.exec(stmt)).all()
@@ -212,7 +212,7 @@ async def _visible_rows(office: "BackOffice", target: Any, caller: Caller) -> li
         service = resource.service(session, caller)
         if not await may_view(service, resource):
             return []
-        query = select(target).where(*await service.visible()).order_by(*_keys(target))
+        query = select(target).where(*await service.readable()).order_by(*_keys(target))
         choices = []
         for row in (await session.exec(query)).all():
             if await service.can_see(row):

@@ -77,6 +77,10 @@ ALLOWED: dict[str, Allowed] = {
         "/{identity}/security/{pk:path}", _m("GET", "HEAD", "POST"), ours=True
     ),
     "list_edit": Allowed("/{identity}/list-edit", _m("POST"), ours=True),
+    "revert": Allowed("/revert", _m("POST"), ours=True),
+    "trash": Allowed("/{identity}/trash", _m("GET", "HEAD"), ours=True),
+    "trash_restore": Allowed("/{identity}/trash/{pk}/restore", _m("POST"), ours=True),
+    "trash_purge": Allowed("/{identity}/trash/{pk}/purge", _m("POST"), ours=True),
 }
 """Route name -> what it must look like. Every other route of the admin is dropped."""
 

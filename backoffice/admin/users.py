@@ -64,7 +64,11 @@ class UserAdmin(BulkActionView, model=User):
         BooleanFilter("is_superuser", title="Superuser"),
         RecentDateFilter(User.created_at, title="Joined"),
     ]
-    column_details_exclude_list: ClassVar[list[Any]] = [User.hashed_password]
+    column_details_exclude_list: ClassVar[list[Any]] = [
+        User.hashed_password,
+        User.deleted_at,  # a user in the trash has no details page (admin.trash lists it)
+        User.deleted_by,
+    ]
     # The export never writes hashed_password, even if named here (secret-looking names are
     # dropped by the export itself).
     column_export_list: ClassVar[list[Any]] = [

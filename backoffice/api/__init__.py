@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from backoffice.api import api_keys, audit, auth, security
+from backoffice.api import api_keys, audit, auth, security, trash
 from backoffice.api.resources import build_resource_router
 from backoffice.registry import Registry
 
@@ -14,7 +14,7 @@ def build_api_router(registry: Registry) -> APIRouter:
     level of ``include_router`` is walked again on every request to find the route, and the
     sub-routers carry nothing an include would add (their prefixes and tags are already in
     their routes' paths and tags)."""
-    routers = [auth.router, security.router, audit.router, api_keys.router]
+    routers = [auth.router, security.router, audit.router, api_keys.router, trash.router]
     routers += [
         resource.router or build_resource_router(resource) for resource in registry if resource.api
     ]

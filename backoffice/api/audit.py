@@ -4,13 +4,14 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel
 
-from backoffice.api.deps import CallerDep, SessionDep, require_permission
+from backoffice.api.deps import CallerDep, IdPath, OfficeDep, SessionDep, require_permission
 from backoffice.api.paging import PageQuery, page_query
 from backoffice.api.problems import problem_responses
 from backoffice.errors import InvalidInput
-from backoffice.models import AuditEntryPublic, Page
+from backoffice.models import AuditEntry, AuditEntryPublic, Page
 from backoffice.models.common import MAX_ID
 from backoffice.services.audit import AUDIT_SORT_FIELDS, AuditService
 
@@ -66,6 +67,55 @@ async def list_audit_entries(
         total_is_exact=found.total_is_exact,
         skip=found.skip,
         limit=found.limit,
+    )
+
+
+class Reverted(BaseModel):
+    """What a revert wrote: its own audit entries (one unit, itself revertible)."""
+
+    unit: str | None
+    entries: list[AuditEntryPublic]
+
+
+ForceQuery = Annotated[
+    bool,
+    Query(description="Revert although a later change touched the same fields (superusers only)."),
+]
+
+
+@router.post(
+    "/{entry_id}/revert", response_model=Reverted, responses=problem_responses(404, 409, 422)
+)
+async def revert_entry(
+    entry_id: IdPath,
+    session: SessionDep,
+    caller: CallerDep,
+    office: OfficeDep,
+    force: ForceQuery = False,
+) -> Reverted:
+    """Undo one audit entry through the resource's service (its rules apply). Refused (409,
+    ``revert_refused``) with the reason when a later change touched the same fields."""
+    return _reverted(await office.reverts(session, caller).revert_entry(entry_id, force=force))
+
+
+@router.post(
+    "/units/{unit}/revert", response_model=Reverted, responses=problem_responses(404, 409, 422)
+)
+async def revert_unit(
+    unit: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="An entry's `unit`.")],
+    session: SessionDep,
+    caller: CallerDep,
+    office: OfficeDep,
+    force: ForceQuery = False,
+) -> Reverted:
+    """Undo everything one request, admin form, bulk action or command did: all or nothing."""
+    return _reverted(await office.reverts(session, caller).revert_unit(unit, force=force))
+
+
+def _reverted(entries: list[AuditEntry]) -> Reverted:
+    return Reverted(
+        unit=entries[0].unit if entries else None,
+        entries=[AuditEntryPublic.model_validate(e, from_attributes=True) for e in entries],
     )
 
 

@@ -31,6 +31,7 @@ from backoffice.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    RevertRefused,
     Stale,
     Throttled,
 )
@@ -68,6 +69,10 @@ class Problem(BaseModel):
     errors: list[ProblemFieldError] | None = None
     current_version: int | None = None
     """On a 412: the record's version now (also its ``ETag``), to read it again."""
+    reasons: list[str] | None = None
+    """On a refused revert (409 ``revert_refused``): why, entry by entry."""
+    forcible: bool | None = None
+    """On a refused revert: would ``force=true`` put it through (for this caller)?"""
 
 
 # An HTTP error raised outside a service gets the code its domain twin has (``errors.py``), so a
@@ -261,6 +266,8 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
         if isinstance(exc, Stale):
             headers = {"ETag": f'"{exc.current_version}"'}
             extra = {"current_version": exc.current_version}
+        if isinstance(exc, RevertRefused):
+            extra = {"reasons": exc.reasons, "forcible": exc.forcible}
         errors = None
         if isinstance(exc, InvalidInput):
             errors = [

@@ -33,6 +33,7 @@ from backoffice.cli.database import cmd_clearsessions, cmd_migrate
 from backoffice.cli.migrations import cmd_makemigrations, cmd_startmigrations
 from backoffice.cli.prompts import InputClosed
 from backoffice.cli.serve import cmd_serve, prepare_to_serve
+from backoffice.cli.trash import add_trash_commands
 from backoffice.config import SecretKeyError, Settings
 from backoffice.office import BackOffice
 
@@ -211,4 +212,5 @@ def build_parser() -> argparse.ArgumentParser:
     )
     clear.set_defaults(handler=cmd_clearsessions)
     add_api_key_commands(commands)
+    add_trash_commands(commands)
     return parser

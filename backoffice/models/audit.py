@@ -41,6 +41,9 @@ class AuditEntry(AuditEntryBase, table=True):
     object_version: int | None = None
     """The record's version once this change was made (``services.versions``); None for an
     unversioned table. A stale save lists the entries past the version it read."""
+    unit: str | None = Field(default=None, max_length=32, index=True)
+    """The unit of work that wrote it: one API request, admin form, bulk action or command.
+    "Revert everything this request did" reverts the entries of one unit."""
 
     @property
     def actor_name(self) -> str | None:
@@ -77,6 +80,11 @@ AuditEntry.__mapper__.add_property(  # type: ignore[attr-defined]
 
 class AuditEntryPublic(AuditEntryBase):
     id: int
+    unit: str | None = Field(
+        default=None,
+        description="The request, admin form, bulk action or command that wrote the entry: "
+        "`POST /api/audit/units/{unit}/revert` reverts all of its entries.",
+    )
     actor_name: str | None = Field(
         default=None,
         description="The actor account's current username (null once the account is gone, "

@@ -86,6 +86,16 @@ def updated_at_field() -> Any:
     )
 
 
+def deleted_at_field() -> Any:
+    """When the row was moved to the trash (``services.trash``); None while it is in use."""
+    return Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+def deleted_by_field() -> Any:
+    """Who moved the row to the trash, as the audit log names them."""
+    return Field(default=None, max_length=60, nullable=True)
+
+
 def version_field() -> Any:
     """The row's version (``services.versions``): 1 when created, one more at each change."""
     return Field(default=1, nullable=False, sa_column_kwargs={"server_default": text("1")})

@@ -9,6 +9,8 @@ from sqlmodel import Field, Relationship, SQLModel
 from backoffice.models.common import (
     NO_NUL,
     created_at_field,
+    deleted_at_field,
+    deleted_by_field,
     documented,
     reject_nul,
     updated_at_field,
@@ -40,6 +42,8 @@ class Post(PostBase, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
     version: int = version_field()
+    deleted_at: datetime | None = deleted_at_field()
+    deleted_by: str | None = deleted_by_field()
     # For the admin, which names the author (loaded with the page's rows); never implicitly.
     author: "User" = Relationship(sa_relationship_kwargs={"lazy": "raise_on_sql"})
 

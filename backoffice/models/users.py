@@ -12,6 +12,8 @@ from backoffice.models.common import (
     NO_NUL,
     UTCDateTime,
     created_at_field,
+    deleted_at_field,
+    deleted_by_field,
     documented,
     reject_nul,
     updated_at_field,
@@ -109,6 +111,8 @@ class User(UserBase, table=True):
     updated_at: datetime = updated_at_field()
     last_login: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = version_field()
+    deleted_at: datetime | None = deleted_at_field()
+    deleted_by: str | None = deleted_by_field()
     # Never loaded implicitly (the services query memberships); the database deletes the links
     # with the user.
     groups: list["Group"] = Relationship(

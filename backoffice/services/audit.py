@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, func
 from sqlalchemy import inspect as sa_inspect
 from sqlmodel import col, select
 
@@ -22,6 +22,9 @@ from backoffice.services.versions import VERSION, version_of
 SECRET = re.compile(r"(password|passwd|secret|token|api_?key|private_?key|hash)", re.I)
 SECRET_CHANGED = "(changed)"  # noqa: S105 (a marker, not a secret)
 AUDIT_SORT_FIELDS = frozenset({"id", "at"})
+BOOKKEEPING = frozenset({"updated_at", VERSION, "deleted_at", "deleted_by"})
+"""Columns a change is not about: the version goes in the entry's own column, and moving a row
+to the trash is the entry's action."""
 
 
 def snapshot(obj: Any) -> dict[str, Any]:
@@ -38,7 +41,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Field → [before, after] for what changed; a secret field → "(changed)"."""
     changes: dict[str, Any] = {}
     for key in sorted(set(before) | set(after)):
-        if key in ("updated_at", VERSION):  # the version goes in the entry's own column
+        if key in BOOKKEEPING:
             continue
         old, new = before.get(key), after.get(key)
         if SECRET.search(key):
@@ -65,23 +68,29 @@ class AuditService(Service):
         object_type: str,
         obj: Any,
         changes: dict[str, Any],
-    ) -> None:
+    ) -> AuditEntry:
         identity = sa_inspect(obj).identity
         user = self.caller.user
-        self.session.add(
-            AuditEntry(
-                actor_id=None if user is None else user.id,
-                actor=user.username if user is not None else self._anonymous_label(),
-                door=self.caller.door,
-                action=action,
-                object_type=object_type,
-                object_id=str(identity[0]) if identity else "",
-                object_repr=_label(obj),
-                changes=changes,
-                object_version=version_of(obj),
-            )
+        entry = AuditEntry(
+            actor_id=None if user is None else user.id,
+            actor=self.actor_label(),
+            door=self.caller.door,
+            action=action,
+            object_type=object_type,
+            object_id=str(identity[0]) if identity else "",
+            object_repr=_label(obj),
+            changes=changes,
+            object_version=version_of(obj),
+            unit=self.caller.unit,
         )
+        self.session.add(entry)
         await self.session.flush()
+        return entry
+
+    def actor_label(self) -> str:
+        """The caller as the log names them: a username, or operator/system/anonymous."""
+        user = self.caller.user
+        return user.username if user is not None else self._anonymous_label()
 
     async def created(self, object_type: str, obj: Any) -> None:
         await self.record("create", object_type, obj, diff({}, snapshot(obj)))
@@ -147,10 +156,28 @@ class AuditService(Service):
         )
         return builtins.list((await self.session.exec(query)).all())
 
+    async def unit_sizes(self, units: builtins.list[str]) -> dict[str, int]:
+        """How many entries each of ``units`` wrote (for "Revert everything this request
+        did", offered where a unit wrote more than one). Needs ``audit.view``."""
+        if not units or not await self.may("audit", "view"):
+            return {}
+        query = (
+            select(col(AuditEntry.unit), func.count())
+            .where(col(AuditEntry.unit).in_(set(units)))
+            .group_by(col(AuditEntry.unit))
+        )
+        return {unit: int(n) for unit, n in (await self.session.exec(query)).all() if unit}
+
     def _anonymous_label(self) -> str:
         if self.caller.trusted:
             return "operator" if self.caller.door == "cli" else "system"
         return "anonymous"
+
+
+def describe(obj: Any) -> str:
+    """How a list names a row it cannot show whole (the trash): its label, else its key."""
+    identity = sa_inspect(obj).identity
+    return _label(obj) or (f"#{identity[0]}" if identity else "")
 
 
 def _label(obj: Any) -> str:

@@ -2,6 +2,7 @@
 ``Conflict``."""
 
 import re
+import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -60,6 +61,9 @@ class Caller:
     enrolment_pending: bool = False
     """Staff signed in while the policy asks them for a second factor they have not set up:
     until they do, they hold no staff right at any door (``is_admin`` and ``may`` say no)."""
+    unit: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False, repr=False)
+    """The unit of work the audit log files this caller's changes under: one API request,
+    admin form, bulk action or command (``services.reverting`` reverts a unit as a whole)."""
 
     @classmethod
     def operator(cls, door: Door = "cli") -> "Caller":
@@ -134,6 +138,13 @@ class Service:
         rule may ask the database (e.g. the caller's teams). None by default.
         """
         return []
+
+    async def readable(self) -> list[ColumnElement[bool]]:
+        """What every door's reads apply: ``visible()``, and the rows in the trash left out
+        (``services.trash``), whatever ``visible`` says."""
+        from backoffice.services.trash import not_in_trash  # the trash builds on services
+
+        return [*not_in_trash(getattr(self, "model", None)), *await self.visible()]
 
     async def may_read(self) -> bool:
         """May the caller read this resource at all, before the row rules (``visible``,

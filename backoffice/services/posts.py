@@ -15,6 +15,7 @@ from backoffice.models import Page, Post, PostCreate, PostUpdate, User
 from backoffice.models.permissions import Action
 from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Service, like_pattern, parse_sort
+from backoffice.services.trash import in_trash, move_to_trash
 from backoffice.services.versions import check_current, claim
 
 AUDIT_TYPE = "posts"
@@ -22,6 +23,9 @@ POST_SORT_FIELDS = frozenset({"id", "title", "created_at", "updated_at"})
 
 
 class PostService(Service):
+    model = Post
+    """Its table (``Service.readable`` leaves out its rows in the trash)."""
+
     @property
     def audit(self) -> AuditService:
         return AuditService(self.session, self.caller)
@@ -29,7 +33,7 @@ class PostService(Service):
     async def get(self, post_id: int) -> Post:
         """A post the caller may see: published, their own, or any with ``posts.view``."""
         post = await self.session.get(Post, post_id)
-        if post is None or not await self._may_see(post):
+        if post is None or in_trash(post) or not await self._may_see(post):
             # A draft someone else wrote is reported as missing, not as forbidden.
             raise NotFound(f"Post {post_id} does not exist.")
         return post
@@ -45,7 +49,7 @@ class PostService(Service):
         published: bool | None = None,
     ) -> Page[Post]:
         order = parse_sort(sort, POST_SORT_FIELDS, "-created_at")
-        conditions = await self.visible()
+        conditions = await self.readable()
         if search:
             pattern = like_pattern(search.strip().lower())
             conditions.append(func.lower(col(Post.title)).like(pattern, escape="\\"))
@@ -99,14 +103,18 @@ class PostService(Service):
         return post
 
     async def delete(self, post_id: int, *, version: int | None = None) -> None:
-        """Delete a post; with ``version``, only if nobody has saved since (``Stale``)."""
+        """Move a post to the trash (``services.trash``); with ``version``, only if nobody has
+        saved since (``Stale``)."""
         post = await self.get(post_id)
         await self._require_may("delete", post)
-        if version is not None:
-            await claim(self.session, post, version, f"Post {post_id}")
-        await self.audit.deleted(AUDIT_TYPE, post, snapshot(post))
-        await self.session.delete(post)
-        await self.session.flush()
+        await move_to_trash(
+            self.session,
+            self.audit,
+            post,
+            audit_type=AUDIT_TYPE,
+            label=f"Post {post_id}",
+            version=version,
+        )
 
     async def visible(self) -> builtins.list[ColumnElement[bool]]:
         """Published posts and the caller's own; every post with ``posts.view``."""

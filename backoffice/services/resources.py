@@ -24,6 +24,7 @@ from backoffice.services.audit import AuditService, snapshot
 from backoffice.services.base import Caller, Service, like_pattern, parse_sort
 from backoffice.services.bounds import column_errors, value_error
 from backoffice.services.deleting import delete_row
+from backoffice.services.trash import has_trash, move_to_trash
 from backoffice.services.versions import check_current, claim
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class ResourceService(Service):
 
     async def _visible_row(self, pk: int) -> Any:
         """The row, if it meets ``visible()`` (a row the caller may not list is missing)."""
-        conditions = await self.visible()
+        conditions = await self.readable()
         if not conditions:
             return await self.session.get(self.model, pk)
         key = sa_inspect(self.model).primary_key[0]
@@ -109,7 +110,7 @@ class ResourceService(Service):
     ) -> Page[Any]:
         await self.require("view")
         order = parse_sort(sort, frozenset(self.sort_fields), self.default_sort)
-        conditions = [*await self.visible(), *self._filter_conditions(filters or {})]
+        conditions = [*await self.readable(), *self._filter_conditions(filters or {})]
         if search and self.search_fields:
             pattern = like_pattern(search.strip().lower())
             conditions.append(
@@ -187,9 +188,20 @@ class ResourceService(Service):
         return obj
 
     async def delete(self, pk: int, *, version: int | None = None) -> None:
-        """Delete row ``pk``; with ``version``, only if nobody has saved since (``Stale``)."""
+        """Delete row ``pk`` (to the trash, for a resource that has one); with ``version``, only
+        if nobody has saved since (``Stale``)."""
         obj = await self._load(pk, "delete")
         await self.before_delete(obj)
+        if has_trash(self.model):  # kept, marked, hidden from every door (services.trash)
+            await move_to_trash(
+                self.session,
+                self.audit,
+                obj,
+                audit_type=self.resource.name if self.resource.audit else None,
+                label=f"{self.resource.label} {pk}",
+                version=version,
+            )
+            return
         if version is not None:
             await claim(self.session, obj, version, f"{self.resource.label} {pk}")
         if self.resource.audit:
@@ -227,6 +239,10 @@ class ResourceService(Service):
 
     async def before_delete(self, obj: Any) -> None:
         """Raise a domain error to refuse the deletion of ``obj``."""
+
+    async def before_restore(self, obj: Any) -> None:
+        """Raise a domain error to refuse taking ``obj`` out of the trash (``services.trash``),
+        or adjust it first."""
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -277,7 +293,7 @@ class ResourceService(Service):
         service = related.service(self.session, self.caller)
         if not await may_view(service, related):
             return False
-        rows = select(related.model).where(target == value, *await service.visible())
+        rows = select(related.model).where(target == value, *await service.readable())
         obj = (await self.session.exec(rows)).first()
         return obj is not None and bool(await service.can_see(obj))
 

@@ -13,6 +13,7 @@ from backoffice.errors import (
     PermissionDenied,
 )
 from backoffice.models import (
+    AuditEntry,
     Page,
     User,
     UserAdminCreate,
@@ -29,6 +30,7 @@ from backoffice.services.credentials import CredentialService
 from backoffice.services.mail import Mail, Mailer
 from backoffice.services.managing import require_may_manage
 from backoffice.services.passwords import check_password
+from backoffice.services.trash import in_trash, move_to_trash
 from backoffice.services.versions import check_current, claim
 
 USER_SORT_FIELDS = frozenset({"id", "email", "username", "created_at", "last_login"})
@@ -47,6 +49,9 @@ INCORRECT_CURRENT = "The current password is incorrect."
 
 
 class UserService(Service):
+    model = User
+    """Its table (``Service.readable`` leaves out its rows in the trash)."""
+
     def __init__(
         self,
         session: AsyncSession,
@@ -90,7 +95,7 @@ class UserService(Service):
     ) -> Page[User]:
         await self._require("view", "list users")
         order = parse_sort(sort, USER_SORT_FIELDS, "id")
-        conditions: list[ColumnElement[bool]] = []
+        conditions: list[ColumnElement[bool]] = await self.readable()
         if search:
             pattern = like_pattern(search.strip().lower())
             conditions.append(
@@ -247,22 +252,49 @@ class UserService(Service):
         return user
 
     async def delete(self, user_id: int, *, version: int | None = None) -> None:
-        """Delete a user; with ``version``, only if nobody has saved since (``Stale``)."""
+        """Move a user to the trash (``services.trash``); with ``version``, only if nobody has
+        saved since (``Stale``)."""
         self._refuse_key_on_owner(user_id)
         if not self.caller.is_self(user_id):
             await self._require("delete", "delete other users")
         user = await self._load(user_id)
         await require_may_manage(self, user)
-        if version is not None:
-            await claim(self.session, user, version, f"User {user_id}")
         removes_superuser = user.is_superuser and user.is_active
         if removes_superuser:
             await self._lock_superusers()
-        await self.audit.deleted(AUDIT_TYPE, user, snapshot(user))
-        await self.session.delete(user)
-        await self.session.flush()
+        # To the trash, inactive: every door that signs a user in refuses an inactive one, and
+        # every session and token of the account ends now.
+        await move_to_trash(
+            self.session,
+            self.audit,
+            user,
+            audit_type=AUDIT_TYPE,
+            label=f"User {user_id}",
+            version=version,
+            also={"is_active": False},
+        )
+        await CredentialService(self.session).end_everything_for(user_id)
         if removes_superuser:
             await self._ensure_a_superuser_remains()
+
+    async def before_restore(self, user: User) -> None:
+        """Out of the trash, a user is as active as it was when deleted (the delete's audit
+        entry says); managing rules apply as to a delete."""
+        await require_may_manage(self, user)
+        query = (
+            select(AuditEntry)
+            .where(
+                col(AuditEntry.object_type) == AUDIT_TYPE,
+                col(AuditEntry.object_id) == str(user.id),
+                col(AuditEntry.action) == "delete",
+            )
+            .order_by(col(AuditEntry.id).desc())
+            .limit(1)
+        )
+        deleted = (await self.session.exec(query)).first()
+        was = deleted.changes.get("is_active") if deleted is not None else None
+        if isinstance(was, list) and was and isinstance(was[0], bool):
+            user.is_active = was[0]
 
     async def authenticate(self, login: str, password: str, *, staff_only: bool = False) -> User:
         """The user with this email or username and password, if active (and, with
@@ -304,7 +336,7 @@ class UserService(Service):
 
     async def _load(self, user_id: int) -> User:
         user = await self.session.get(User, user_id)
-        if user is None:
+        if user is None or in_trash(user):
             raise NotFound(f"User {user_id} does not exist.")
         return user
 

@@ -1,0 +1,133 @@
+"""``backoffice purge-trash`` and ``backoffice revert``: the trash emptied from cron, and a
+change undone by the operator (``services.trash``, ``services.reverting``).
+
+Both act on backoffice's own resources, or, with ``--office module:name``, on every resource a
+host app's ``BackOffice`` registers (its tables with a trash, its audited changes).
+"""
+
+import argparse
+import asyncio
+import importlib
+import os
+import sys
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from backoffice.cli.common import (
+    CALLER,
+    EXIT_OK,
+    CommandFailed,
+    _database_failure,
+    _domain_messages,
+)
+from backoffice.config import Settings
+from backoffice.errors import DomainError, RevertRefused
+from backoffice.office import BackOffice
+
+OFFICE_HELP = (
+    "the host app's BackOffice as module:attribute (e.g. myapp.main:office), so its "
+    "registered tables are covered too; default: backoffice's own"
+)
+
+
+def load_office(settings: Settings, spec: str | None) -> BackOffice:
+    """``BackOffice(settings)``, or the host's own object named by ``spec``."""
+    if not spec:
+        return BackOffice(settings)
+    module_name, _, attribute = spec.partition(":")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` would find the host's package
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise CommandFailed(f"--office {spec}: cannot import {module_name!r} ({exc}).") from None
+    office = getattr(module, attribute or "office", None)
+    if not isinstance(office, BackOffice):
+        raise CommandFailed(f"--office {spec}: {attribute or 'office'!r} is not a BackOffice.")
+    return office
+
+
+def cmd_purgetrash(settings: Settings, args: argparse.Namespace) -> int:
+    office = load_office(settings, args.office)
+
+    async def purge() -> dict[str, int]:
+        try:
+            return await office.purge_trash(CALLER, args.days)
+        except DomainError as exc:
+            raise CommandFailed("; ".join(_domain_messages(exc))) from None
+        except (SQLAlchemyError, OSError) as exc:
+            raise CommandFailed(_database_failure(office.settings, exc)) from None
+        finally:
+            await office.dispose()
+
+    counts = asyncio.run(purge())
+    days = args.days or office.settings.trash_days
+    done = ", ".join(f"{n} from {name}" for name, n in counts.items()) or "nothing (no trash)"
+    print(f"Purged rows deleted more than {days} days ago: {done}.")
+    return EXIT_OK
+
+
+def cmd_revert(settings: Settings, args: argparse.Namespace) -> int:
+    office = load_office(settings, args.office)
+
+    async def revert() -> list[Any]:
+        try:
+            async with office.session() as session:
+                reverts = office.reverts(session, CALLER)
+                if args.unit:
+                    return await reverts.revert_unit(args.unit, force=args.force)
+                return await reverts.revert_entry(args.entry, force=args.force)
+        except RevertRefused as exc:
+            hint = " (--force reverts it anyway)" if exc.forcible else ""
+            raise CommandFailed(exc.detail + hint) from None
+        except DomainError as exc:
+            raise CommandFailed("; ".join(_domain_messages(exc))) from None
+        except (SQLAlchemyError, OSError) as exc:
+            raise CommandFailed(_database_failure(office.settings, exc)) from None
+        finally:
+            await office.dispose()
+
+    entries = asyncio.run(revert())
+    for entry in entries:
+        print(f"{entry.action} {entry.object_type} {entry.object_id} (entry {entry.id})")
+    unit = entries[0].unit if entries else None
+    print(f"Reverted: {len(entries)} audit entries written" + (f", unit {unit}." if unit else "."))
+    return EXIT_OK
+
+
+def add_trash_commands(commands: Any) -> None:
+    purge = commands.add_parser(
+        "purge-trash",
+        help="delete for good what has been in the trash too long",
+        description="Purge every row deleted more than BACKOFFICE_TRASH_DAYS days ago (or "
+        "--days) from the trash of each resource that has one; each purge is written to the "
+        "audit log. Run it from cron.",
+    )
+    purge.add_argument("--days", type=_positive, help="override BACKOFFICE_TRASH_DAYS")
+    purge.add_argument("--office", metavar="MODULE:NAME", help=OFFICE_HELP)
+    purge.set_defaults(handler=cmd_purgetrash)
+
+    revert = commands.add_parser(
+        "revert",
+        help="undo an audit entry, or everything one request did",
+        description="Undo one audit entry (its id), or with --unit every entry one request, "
+        "admin form, bulk action or command wrote, through the services. Refused with the "
+        "reason when a later change touched the same fields, unless --force.",
+    )
+    target = revert.add_mutually_exclusive_group(required=True)
+    target.add_argument("entry", metavar="ENTRY_ID", type=_positive, nargs="?")
+    target.add_argument("--unit", help="an entry's unit (32 hex digits)")
+    revert.add_argument("--force", action="store_true", help="revert over later changes")
+    revert.add_argument("--office", metavar="MODULE:NAME", help=OFFICE_HELP)
+    revert.set_defaults(handler=cmd_revert)
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= number <= 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"{value} is out of range")
+    return number
