@@ -71,7 +71,9 @@ class RevertPage(AdminPage):
         changes = "change" if count == 1 else "changes"
         Flash.success(
             request,
-            f"Reverted: {count} {changes} written to the audit log (itself revertible).",
+            f"Reverted: {count} {changes} written to the audit log (itself revertible)."
+            if count
+            else "Nothing to write: the rows already hold the recorded values.",
             title="Reverted",
         )
         return RedirectResponse(back, status_code=303)

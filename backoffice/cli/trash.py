@@ -89,10 +89,12 @@ def cmd_revert(settings: Settings, args: argparse.Namespace) -> int:
             await office.dispose()
 
     entries = asyncio.run(revert())
+    if not entries:
+        print("Nothing to write: the rows already hold the recorded values.")
+        return EXIT_OK
     for entry in entries:
         print(f"{entry.action} {entry.object_type} {entry.object_id} (entry {entry.id})")
-    unit = entries[0].unit if entries else None
-    print(f"Reverted: {len(entries)} audit entries written" + (f", unit {unit}." if unit else "."))
+    print(f"Reverted: {len(entries)} audit entries written, unit {entries[0].unit}.")
     return EXIT_OK
 
 

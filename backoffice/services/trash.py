@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, ColumnElement, String
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -88,10 +89,11 @@ async def move_to_trash(
     in the trash is inactive, so no door signs it in)."""
     before = snapshot(obj)
     await claim(session, obj, version, label)
+    # Through the mapper, not the model: a host table's trash columns are mapped, not fields.
     for name, value in (also or {}).items():
-        setattr(obj, name, value)
-    setattr(obj, DELETED_AT, utcnow())
-    setattr(obj, DELETED_BY, audit.actor_label())
+        set_attribute(obj, name, value)
+    set_attribute(obj, DELETED_AT, utcnow())
+    set_attribute(obj, DELETED_BY, audit.actor_label())
     session.add(obj)
     await session.flush()
     if audit_type:
@@ -153,8 +155,8 @@ class TrashService(Service):
         if hook is not None:
             await hook(obj)
         await claim(self.session, obj, None, f"{self.resource.label} {pk}")
-        setattr(obj, DELETED_AT, None)
-        setattr(obj, DELETED_BY, None)
+        set_attribute(obj, DELETED_AT, None)
+        set_attribute(obj, DELETED_BY, None)
         self.session.add(obj)
         await self.session.flush()
         if self.resource.audit:
