@@ -45,7 +45,7 @@ from backoffice.services.mail import Mailer
 from backoffice.services.permissions import PermissionService, catalogue
 from backoffice.services.resources import ResourceService
 from backoffice.services.reverting import RevertService
-from backoffice.services.trash import TrashService, add_trash_columns
+from backoffice.services.trash import Purged, TrashService, add_trash_columns
 from backoffice.services.versions import add_version_column, is_versioned
 
 if TYPE_CHECKING:
@@ -120,10 +120,11 @@ class BackOffice:
             raise NotFound(f"There is no resource {name!r}.")
         return TrashService(session, caller, self.registry.get(name))
 
-    async def purge_trash(self, caller: Caller, days: int | None = None) -> dict[str, int]:
+    async def purge_trash(self, caller: Caller, days: int | None = None) -> dict[str, Purged]:
         """Purge, in every trash, the rows deleted more than ``days`` ago (default
-        ``BACKOFFICE_TRASH_DAYS``); how many per resource. One unit of work per resource."""
-        purged: dict[str, int] = {}
+        ``BACKOFFICE_TRASH_DAYS``): how many per resource, and why any row was kept. One unit
+        of work per resource."""
+        purged: dict[str, Purged] = {}
         for resource in self.registry:
             if not resource.trash:
                 continue

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from wtforms import Form
 
 from backoffice.admin.formatting import label_of
+from backoffice.admin.trash import trash_of
 from backoffice.admin.views import AdminFormError
 
 _STATE_KEY = "backoffice_field_errors"
@@ -66,4 +67,5 @@ class SuccessMessages:
     async def delete_model(self, request: Request, pk: Any) -> None:
         await super().delete_model(request, pk)  # type: ignore[misc]
         if request.method == "DELETE":  # SQLAdmin's delete; a bulk action reports its own
-            flash(request, f"{self.name} {pk} was deleted.", "success")
+            where = " (to the trash)" if trash_of(self) is not None else ""
+            flash(request, f"{self.name} {pk} was deleted{where}.", "success")

@@ -65,7 +65,7 @@ class RevertPage(AdminPage):
             }
             return await render(self._admin_ref, request, TEMPLATE, context, status_code=409)
         except DomainError as exc:
-            Flash.error(request, exc.detail, title="Revert refused")
+            Flash.error(request, exc.detail)  # "Nothing was reverted: …"
             return RedirectResponse(back, status_code=303)
         count = len(written)
         changes = "change" if count == 1 else "changes"
@@ -73,8 +73,7 @@ class RevertPage(AdminPage):
             request,
             f"Reverted: {count} {changes} written to the audit log (itself revertible)."
             if count
-            else "Nothing to write: the rows already hold the recorded values.",
-            title="Reverted",
+            else "Nothing to revert: the rows already hold the recorded values.",
         )
         return RedirectResponse(back, status_code=303)
 

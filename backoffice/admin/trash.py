@@ -105,13 +105,13 @@ class TrashPage(AdminPage):
         except PermissionDenied as exc:
             raise HTTPException(status_code=403, detail=exc.detail) from None
         except DomainError as exc:
-            Flash.error(request, exc.detail, title=f"{what.capitalize()} refused")
+            Flash.error(request, exc.detail, title="Not restored" if what == "restore" else "Kept")
             return RedirectResponse(back, status_code=303)
         if what == "restore":
-            Flash.success(request, f"Restored: {label}.", title="Restored")
+            Flash.success(request, f"{view.name} “{label}” was restored.")
             target = request.url_for("admin:details", identity=view.identity, pk=str(pk))
             return RedirectResponse(str(target), status_code=303)
-        Flash.success(request, f"Deleted for good: {label}.", title="Purged")
+        Flash.success(request, f"{view.name} “{label}” was deleted for good.")
         return RedirectResponse(back, status_code=303)
 
 

@@ -262,7 +262,7 @@ def install_problem_handlers(app: FastAPI, *, only_under: str | None = None) -> 
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(exc, Throttled):
             headers = {"Retry-After": str(exc.retry_after)}
-        extra = None
+        extra: dict[str, Any] | None = None
         if isinstance(exc, Stale):
             headers = {"ETag": f'"{exc.current_version}"'}
             extra = {"current_version": exc.current_version}

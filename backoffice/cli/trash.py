@@ -16,10 +16,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from backoffice.cli.common import (
     CALLER,
+    EXIT_FAILED,
     EXIT_OK,
     CommandFailed,
     _database_failure,
     _domain_messages,
+    _error,
 )
 from backoffice.config import Settings
 from backoffice.errors import DomainError, RevertRefused
@@ -42,9 +44,12 @@ def load_office(settings: Settings, spec: str | None) -> BackOffice:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise CommandFailed(f"--office {spec}: cannot import {module_name!r} ({exc}).") from None
-    office = getattr(module, attribute or "office", None)
+    name = attribute or "office"
+    if not hasattr(module, name):
+        raise CommandFailed(f"--office {spec}: {module_name} has no attribute {name!r}.")
+    office = getattr(module, name)
     if not isinstance(office, BackOffice):
-        raise CommandFailed(f"--office {spec}: {attribute or 'office'!r} is not a BackOffice.")
+        raise CommandFailed(f"--office {spec}: {name!r} is not a BackOffice.")
     return office
 
 
@@ -61,11 +66,14 @@ def cmd_purgetrash(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await office.dispose()
 
-    counts = asyncio.run(purge())
+    report = asyncio.run(purge())
     days = args.days or office.settings.trash_days
-    done = ", ".join(f"{n} from {name}" for name, n in counts.items()) or "nothing (no trash)"
+    done = ", ".join(f"{r.count} from {name}" for name, r in report.items()) or "nothing (no trash)"
     print(f"Purged rows deleted more than {days} days ago: {done}.")
-    return EXIT_OK
+    kept = [reason for r in report.values() for reason in r.kept]
+    for reason in kept:
+        _error(f"kept in the trash: {reason}")
+    return EXIT_FAILED if kept else EXIT_OK
 
 
 def cmd_revert(settings: Settings, args: argparse.Namespace) -> int:
@@ -80,6 +88,8 @@ def cmd_revert(settings: Settings, args: argparse.Namespace) -> int:
                 return await reverts.revert_entry(args.entry, force=args.force)
         except RevertRefused as exc:
             hint = " (--force reverts it anyway)" if exc.forcible else ""
+            if not args.office and "is not a resource registered here" in exc.detail:
+                hint += " (a host app's tables: pass --office MODULE:NAME)"
             raise CommandFailed(exc.detail + hint) from None
         except DomainError as exc:
             raise CommandFailed("; ".join(_domain_messages(exc))) from None
@@ -90,7 +100,7 @@ def cmd_revert(settings: Settings, args: argparse.Namespace) -> int:
 
     entries = asyncio.run(revert())
     if not entries:
-        print("Nothing to write: the rows already hold the recorded values.")
+        print("Nothing to revert: the rows already hold the recorded values.")
         return EXIT_OK
     for entry in entries:
         print(f"{entry.action} {entry.object_type} {entry.object_id} (entry {entry.id})")
@@ -131,5 +141,5 @@ def _positive(value: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
     if not 1 <= number <= 2**31 - 1:
-        raise argparse.ArgumentTypeError(f"{value} is out of range")
+        raise argparse.ArgumentTypeError(f"{value} is out of range (1 to {2**31 - 1})")
     return number

@@ -10,9 +10,10 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import ColumnElement, func
 from sqlalchemy import inspect as sa_inspect
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 
 from backoffice.errors import PermissionDenied
 from backoffice.models import AuditEntry, Page
@@ -181,9 +182,22 @@ def describe(obj: Any) -> str:
 
 
 def _label(obj: Any) -> str:
-    """A readable name for the object (never ``str(obj)``: a model's repr lists every field)."""
+    """A readable name for the object: a name-like field, else the model's own ``__str__``
+    (never pydantic's, whose text lists every field)."""
     for attr in ("username", "name", "title", "number", "email"):
         value = getattr(obj, attr, None)
         if isinstance(value, str) and value:
             return value[:200]
+    if _own_str(type(obj)):
+        return str(obj)[:200]
     return ""
+
+
+def _own_str(model: type[Any]) -> bool:
+    """Does ``model`` (or a class of the host's between it and SQLModel) define ``__str__``?"""
+    for klass in model.__mro__:
+        if klass in (SQLModel, BaseModel, object):
+            return False
+        if "__str__" in vars(klass):
+            return True
+    return False

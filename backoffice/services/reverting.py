@@ -18,11 +18,13 @@ reverting that unit undoes the revert. Nothing is reverted unless everything is.
 """
 
 import builtins
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import or_
+from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +39,7 @@ from backoffice.models import AuditEntry
 from backoffice.services.audit import SECRET_CHANGED, AuditService, diff, snapshot
 from backoffice.services.base import Caller, Service
 from backoffice.services.trash import DELETED_AT, DELETED_BY, TrashService, in_trash
+from backoffice.services.versions import VERSION, is_versioned
 
 if TYPE_CHECKING:
     from backoffice.registry import Registry, Resource
@@ -109,13 +112,15 @@ class RevertService(Service):
         if later and not self.caller.is_superuser:
             raise PermissionDenied("Only a superuser may force a revert over later changes.")
         first_new = await self._last_entry_id()
-        for entry in entries:
+        # Named before anything is written: a refused flush expires every row the session holds.
+        planned = [(entry, _name(entry)) for entry in entries]
+        for entry, name in planned:
             resource = self._resource(entry)
             assert not isinstance(resource, str)
             try:
                 await self._undo(entry, resource)
             except (InvalidInput, Conflict, NotFound) as exc:
-                raise Conflict(f"Nothing was reverted: {_name(entry)}: {exc.detail}") from None
+                raise Conflict(f"Nothing was reverted: {name}: {exc.detail}") from None
         query = (
             select(AuditEntry)
             .where(col(AuditEntry.id) > first_new, col(AuditEntry.unit) == self.caller.unit)
@@ -151,7 +156,13 @@ class RevertService(Service):
             raise Conflict(
                 f"its {', '.join(missing)} is not in the audit log, so it cannot be re-created"
             )
-        obj = resource.model(**_from_log(resource.model, values))
+        converted = _from_log(resource.model, values)
+        check_references = getattr(service, "_check_references", None)
+        if check_references is not None:  # a reference to a row now gone, or in the trash
+            await check_references(converted)
+        obj = resource.model(**converted)
+        if is_versioned(resource.model):  # on from where it was: a copy read before is stale
+            set_attribute(obj, VERSION, (entry.object_version or 0) + 1)
         self.session.add(obj)
         await service.flush_unique(getattr(service, "unique_fields", {}) or {})
         await self.session.refresh(obj)
@@ -165,6 +176,8 @@ class RevertService(Service):
             resource = self.registry.get(entry.object_type)
             if callable(getattr(resource.service_class, "update", None)):
                 return resource
+        if entry.object_type not in self.registry:
+            return f"{entry.object_type} is not a resource registered here"
         return f"changes to {entry.object_type} cannot be reverted"
 
     def _cannot(self, entry: AuditEntry) -> str | None:
@@ -193,7 +206,7 @@ class RevertService(Service):
         )
         fields = set(_changes(entry))
         for other in later:
-            when = f"{other.actor} at {other.at:%Y-%m-%d %H:%M} UTC (entry {other.id})"
+            when = f"{other.actor} at {_when(other.at)} (entry {other.id})"
             if entry.action == "update" and other.action == "update":
                 touched = sorted(fields & set(other.changes))
                 if touched:
@@ -219,6 +232,11 @@ def _changes(entry: AuditEntry) -> dict[str, list[Any]]:
 def _name(entry: AuditEntry) -> str:
     label = f" “{entry.object_repr}”" if entry.object_repr else ""
     return f"entry {entry.id} ({entry.object_type} {entry.object_id}{label})"
+
+
+def _when(at: datetime) -> str:
+    """As the admin writes a time: "4 Dec 2026, 13:24 UTC"."""
+    return f"{at.astimezone(UTC):%d %b %Y, %H:%M} UTC".lstrip("0")
 
 
 def _past(action: str) -> str:

@@ -12,6 +12,7 @@ Who may delete rows of a resource may list, restore and purge its trash; the row
 service (``visible``, ``permits("delete", row)``) apply as they do to a delete.
 """
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +101,15 @@ async def move_to_trash(
         await audit.deleted(audit_type, obj, before)
 
 
+@dataclass
+class Purged:
+    """What a purge by age did to one trash."""
+
+    count: int = 0
+    kept: list[str] = field(default_factory=list)
+    """Why each row that could not be purged was kept."""
+
+
 class TrashService(Service):
     """One resource's trash: list, restore, purge."""
 
@@ -168,18 +178,27 @@ class TrashService(Service):
         obj = await self.get(pk)
         await self._purge(obj, pk)
 
-    async def purge_older_than(self, days: int) -> int:
-        """Purge every row of this trash deleted more than ``days`` days ago; how many."""
+    async def purge_older_than(self, days: int) -> Purged:
+        """Purge every row of this trash deleted more than ``days`` days ago. A row that cannot
+        be purged (other rows refer to it) is kept and named; the others are purged all the
+        same, each in a savepoint of its own."""
         await self.require()
         cutoff = utcnow() - timedelta(days=days)
         key = sa_inspect(self.model).primary_key[0]
-        query = select(self.model).where(
-            self._trashed(), col(getattr(self.model, DELETED_AT)) < cutoff
-        )
-        rows = list((await self.session.exec(query.order_by(key))).all())
-        for obj in rows:
-            await self._purge(obj, sa_inspect(obj).identity[0])
-        return len(rows)
+        query = select(key).where(self._trashed(), col(getattr(self.model, DELETED_AT)) < cutoff)
+        keys = list((await self.session.exec(query.order_by(key))).all())
+        purged = Purged()
+        for pk in keys:
+            try:
+                async with self.session.begin_nested():
+                    obj = await self.session.get(self.model, pk)
+                    if obj is not None:
+                        await self._purge(obj, pk)
+            except Conflict as exc:
+                purged.kept.append(exc.detail)
+            else:
+                purged.count += 1
+        return purged
 
     async def _purge(self, obj: Any, pk: Any) -> None:
         if self.resource.audit:

@@ -162,7 +162,7 @@ async def test_the_trash_page_lists_restores_and_purges(
     assert restored.status_code == 303
     assert restored.headers["location"].endswith(f"/admin/user/details/{alice.id}")
     details = await signed_in.client.get(restored.headers["location"])
-    assert details.status_code == 200 and "Restored: alice." in text(details.text)
+    assert details.status_code == 200 and "User “alice” was restored." in text(details.text)
 
     purged = await signed_in.client.post(
         f"/admin/user/trash/{bob.id}/purge", data={"csrf_token": token}

@@ -30,6 +30,7 @@ PAGES = {
     "form": "/admin/user/edit/4",
     "details": "/admin/user/details/4",
     "history": "/admin/user/history/4",
+    "trash": "/admin/user/trash",
 }
 STEADY = """
 *:not(.fa):not([class*="fa-"]) { font-family: "DejaVu Sans", sans-serif !important; }
@@ -57,12 +58,15 @@ async def _fill(office: BackOffice) -> None:
         )
         assert ada.id == 4, "the pages name user 4: the browser world makes three first"
         await users.update(ada.id, UserUpdate(full_name="Ada King"))
-        for name in ("grace", "alan", "edsger"):
+        for name in ("grace", "alan", "edsger", "linus"):
             await users.create(
                 UserAdminCreate(
                     email=f"{name}@example.com", username=name, password=DEFAULT_PASSWORD
                 )
             )
+        linus = await users.find_by_login("linus")
+        assert linus is not None and linus.id is not None
+        await users.delete(linus.id)  # to the trash: the Trash page lists him
         await office.groups(session, system).create_group(
             GroupCreate(name="Editors", permissions=["posts.view", "posts.change"])
         )

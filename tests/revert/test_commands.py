@@ -88,4 +88,4 @@ async def test_revert_command_undoes_an_entry_and_explains_a_refusal(
     assert "does not exist" in migrated.refused("revert", "99999")
     assert "No audit entry was written by unit" in migrated.refused("revert", "--unit", "0" * 32)
     forced = migrated.ok("revert", str(entry), "--force")  # the name is already back
-    assert forced.stdout == "Nothing to write: the rows already hold the recorded values.\n"
+    assert forced.stdout == "Nothing to revert: the rows already hold the recorded values.\n"

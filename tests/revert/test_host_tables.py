@@ -3,15 +3,17 @@ opts in to the trash, one that does not (a delete is brought back from the audit
 date and reference restored), and the start-up check for a trash table missing its columns."""
 
 import enum
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 from sqlmodel import Field, SQLModel, col, select
 
 from backoffice import BackOffice, Settings
-from backoffice.models import AuditEntry
+from backoffice.models import AuditEntry, utcnow
 from backoffice.registry import ImproperlyConfigured
+from backoffice.services import Caller
 from backoffice.services.trash import has_trash
 from tests.conftest import DEFAULT_PASSWORD, assert_problem, bearer, make_user, serving
 
@@ -21,7 +23,7 @@ class Genre(enum.Enum):
     poetry = "poetry"
 
 
-class Shelf(SQLModel, table=True):
+class Bookcase(SQLModel, table=True):
     """A library's shelves: deleting one moves it to the trash."""
 
     __tablename__ = "trash_shelf"
@@ -31,24 +33,27 @@ class Shelf(SQLModel, table=True):
     code: str = Field(max_length=20, unique=True)
     room: str = Field(default="", max_length=40)
 
+    def __str__(self) -> str:
+        return f"Bookcase {self.code}"
 
-class ShelfCreate(SQLModel):
+
+class BookcaseCreate(SQLModel):
     code: str = Field(max_length=20)
     room: str = ""
 
 
-class ShelfUpdate(SQLModel):
+class BookcaseUpdate(SQLModel):
     code: str | None = Field(default=None, max_length=20)
     room: str | None = None
 
 
-class ShelfPublic(SQLModel):
+class BookcasePublic(SQLModel):
     id: int
     code: str
     room: str
 
 
-class Volume(SQLModel, table=True):
+class Tome(SQLModel, table=True):
     """No trash: a delete is gone, but its audit entry holds its fields."""
 
     __tablename__ = "trash_volume"
@@ -60,21 +65,21 @@ class Volume(SQLModel, table=True):
     shelf_id: int | None = Field(default=None, foreign_key="trash_shelf.id")
 
 
-class VolumeCreate(SQLModel):
+class TomeCreate(SQLModel):
     title: str
     genre: Genre = Genre.novel
     published: date | None = None
     shelf_id: int | None = None
 
 
-class VolumeUpdate(SQLModel):
+class TomeUpdate(SQLModel):
     title: str | None = None
     genre: Genre | None = None
     published: date | None = None
     shelf_id: int | None = None
 
 
-class VolumePublic(SQLModel):
+class TomePublic(SQLModel):
     id: int
     title: str
     genre: Genre
@@ -84,8 +89,8 @@ class VolumePublic(SQLModel):
 
 def library(settings: Settings) -> BackOffice:
     office = BackOffice(settings)
-    office.register(Shelf, name="shelves")
-    office.register(Volume, name="volumes")
+    office.register(Bookcase, name="shelves")
+    office.register(Tome, name="volumes")
     return office
 
 
@@ -93,7 +98,7 @@ async def test_a_host_table_with_a_trash(settings: Settings) -> None:
     async with serving(library(settings)) as client:
         office: BackOffice = client._transport.app.state.backoffice  # type: ignore[attr-defined]
         assert office.registry.get("shelves").trash and not office.registry.get("volumes").trash
-        assert has_trash(Shelf) and not has_trash(Volume)
+        assert has_trash(Bookcase) and not has_trash(Tome)
         await make_user(office, "root", is_staff=True, is_superuser=True)
         headers = await bearer(client, "root")
         shelf = (await client.post("/api/shelves/", json={"code": "A1"}, headers=headers)).json()
@@ -112,7 +117,7 @@ async def test_a_host_table_with_a_trash(settings: Settings) -> None:
 
         trash = (await client.get("/api/trash/shelves/", headers=headers)).json()["items"]
         assert [(row["id"], row["label"], row["deleted_by"]) for row in trash] == [
-            (shelf["id"], f"#{shelf['id']}", "root")
+            (shelf["id"], "Bookcase A1", "root")
         ]
         restored = await client.post(f"/api/trash/shelves/{shelf['id']}/restore", headers=headers)
         assert restored.status_code == 200 and restored.json()["code"] == "A1"
@@ -181,13 +186,13 @@ async def test_the_admin_hides_a_host_row_in_the_trash_and_lists_it_in_its_trash
             data={"username": "root", "password": DEFAULT_PASSWORD, "csrf_token": token},
         )
         assert signed.status_code == 302
-        listing = await client.get("/admin/shelf/list")
+        listing = await client.get("/admin/bookcase/list")
         assert "KEEP" in listing.text and "GONE" not in listing.text
-        assert (await client.get(f"/admin/shelf/details/{gone['id']}")).status_code == 404
-        assert (await client.get(f"/admin/shelf/edit/{gone['id']}")).status_code == 404
-        export = await client.get("/admin/shelf/export/csv")
+        assert (await client.get(f"/admin/bookcase/details/{gone['id']}")).status_code == 404
+        assert (await client.get(f"/admin/bookcase/edit/{gone['id']}")).status_code == 404
+        export = await client.get("/admin/bookcase/export/csv")
         assert "KEEP" in export.text and "GONE" not in export.text
-        trash = await client.get("/admin/shelf/trash")
+        trash = await client.get("/admin/bookcase/trash")
         assert trash.status_code == 200 and f'data-pk="{gone["id"]}"' in trash.text
         assert f'data-pk="{kept["id"]}"' not in trash.text
 
@@ -203,8 +208,98 @@ async def test_a_trash_table_without_its_columns_stops_the_start(settings: Setti
         with pytest.raises(ImproperlyConfigured) as stopped:
             async with app.router.lifespan_context(app):
                 pass
-        assert str(stopped.value).startswith("backoffice.E016: Shelf (table 'trash_shelf')")
+        assert str(stopped.value).startswith("backoffice.E016: Bookcase (table 'trash_shelf')")
     finally:
         async with office.engine.begin() as connection:
             await connection.run_sync(SQLModel.metadata.drop_all)
         await office.dispose()
+
+
+async def test_bringing_back_what_no_longer_fits_is_a_409_naming_why(settings: Settings) -> None:
+    """A row re-created from the log whose unique value was taken since, or whose reference
+    is now in the trash, is refused with the reason (never a 500), and nothing is written."""
+    async with serving(library(settings)) as client:
+        office: BackOffice = client._transport.app.state.backoffice  # type: ignore[attr-defined]
+        await make_user(office, "root", is_staff=True, is_superuser=True)
+        headers = await bearer(client, "root")
+        old = (await client.post("/api/shelves/", json={"code": "C3"}, headers=headers)).json()
+        await client.delete(f"/api/shelves/{old['id']}", headers=headers)
+        assert (
+            await client.delete(f"/api/trash/shelves/{old['id']}", headers=headers)
+        ).status_code == 204
+        await client.post("/api/shelves/", json={"code": "C3"}, headers=headers)  # taken again
+        purge = await _entry(office, "shelves", "purge")
+        clash = assert_problem(
+            await client.post(f"/api/audit/{purge}/revert", headers=headers), 409
+        )
+        assert clash["detail"].startswith(f"Nothing was reverted: entry {purge} (shelves")
+        assert "Bookcase C3" in clash["detail"]
+
+        shelf = (await client.post("/api/shelves/", json={"code": "D4"}, headers=headers)).json()
+        tome = await client.post(
+            "/api/volumes/", json={"title": "Odes", "shelf_id": shelf["id"]}, headers=headers
+        )
+        await client.delete(f"/api/volumes/{tome.json()['id']}", headers=headers)
+        await client.delete(f"/api/shelves/{shelf['id']}", headers=headers)  # to the trash
+        delete = await _entry(office, "volumes", "delete")
+        gone = assert_problem(
+            await client.post(f"/api/audit/{delete}/revert", headers=headers), 409
+        )
+        assert f"shelf_id: trash_shelf {shelf['id']} does not exist." in gone["detail"]
+        assert_problem(await client.get(f"/api/volumes/{tome.json()['id']}", headers=headers), 404)
+
+
+async def test_a_row_brought_back_keeps_counting_versions(settings: Settings) -> None:
+    async with serving(library(settings)) as client:
+        office: BackOffice = client._transport.app.state.backoffice  # type: ignore[attr-defined]
+        await make_user(office, "root", is_staff=True, is_superuser=True)
+        headers = await bearer(client, "root")
+        tome = (await client.post("/api/volumes/", json={"title": "a"}, headers=headers)).json()
+        url = f"/api/volumes/{tome['id']}"
+        for title in ("b", "c"):
+            await client.patch(url, json={"title": title}, headers=headers)
+        assert (await client.get(url, headers=headers)).headers["etag"] == '"3"'
+        await client.delete(url, headers=headers)
+        delete = await _entry(office, "volumes", "delete")
+        assert (
+            await client.post(f"/api/audit/{delete}/revert", headers=headers)
+        ).status_code == 200
+        assert (await client.get(url, headers=headers)).headers["etag"] == '"4"'
+        stale = await client.patch(url, json={"title": "z"}, headers={**headers, "If-Match": '"1"'})
+        assert_problem(stale, 412)
+
+
+async def test_purge_by_age_keeps_a_row_others_refer_to_and_purges_the_rest(
+    settings: Settings,
+) -> None:
+    async with serving(library(settings)) as client:
+        office: BackOffice = client._transport.app.state.backoffice  # type: ignore[attr-defined]
+        await make_user(office, "root", is_staff=True, is_superuser=True)
+        headers = await bearer(client, "root")
+        used = (await client.post("/api/shelves/", json={"code": "E5"}, headers=headers)).json()
+        free = (await client.post("/api/shelves/", json={"code": "F6"}, headers=headers)).json()
+        await client.post(
+            "/api/volumes/", json={"title": "Kept", "shelf_id": used["id"]}, headers=headers
+        )
+        for shelf in (used, free):
+            await client.delete(f"/api/shelves/{shelf['id']}", headers=headers)
+        async with office.session() as session:
+            await session.exec(  # type: ignore[call-overload]
+                update(Bookcase).values(deleted_at=utcnow() - timedelta(days=90))
+            )
+        report = (await office.purge_trash(Caller.operator("cli")))["shelves"]
+        assert report.count == 1
+        assert report.kept == [f"Bookcase {used['id']} cannot be purged: other rows refer to it."]
+        async with office.session() as session:
+            assert await session.get(Bookcase, free["id"]) is None
+            assert await session.get(Bookcase, used["id"]) is not None
+
+
+async def _entry(office: BackOffice, object_type: str, action: str) -> int:
+    async with office.session() as session:
+        found = await session.exec(
+            select(AuditEntry.id)
+            .where(col(AuditEntry.object_type) == object_type, col(AuditEntry.action) == action)
+            .order_by(col(AuditEntry.id).desc())
+        )
+        return int(found.first() or 0)
