@@ -213,3 +213,16 @@ async def make_staff(office: BackOffice, username: str, **flags: bool) -> Accoun
     account = await make_user(office, username, is_staff=True, **flags)
     await grant(office, account, STAFF_PERMISSIONS)
     return account
+
+
+async def in_trash(office: BackOffice, model: type[SQLModel], pk: int) -> bool:
+    """Is row ``pk`` kept in the trash (deleted, not purged)?"""
+    async with office.session() as session:
+        row = await session.get(model, pk)
+        return row is not None and getattr(row, "deleted_at", None) is not None
+
+
+async def purge(office: BackOffice, resource: str, pk: int) -> None:
+    """Empty row ``pk`` of ``resource`` out of the trash, as the operator."""
+    async with office.session() as session:
+        await office.trash(resource, session, Caller.operator("system")).purge(pk)

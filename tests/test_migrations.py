@@ -309,8 +309,10 @@ async def snapshot(database_url: str) -> dict[str, list[tuple[object, ...]]]:
             rows = {}
             for name in sorted(FIRST_TABLES):
                 table = SQLModel.metadata.tables[name]
-                # The version counter (revision 0009) is not one of the first revision's columns.
-                columns = [c for c in table.columns if c.name != "version"]
+                # The version counter (revision 0009) and the trash columns (0010) are not
+                # among the first revision's columns.
+                later = ("version", "deleted_at", "deleted_by")
+                columns = [c for c in table.columns if c.name not in later]
                 query = select(*columns).order_by(*table.primary_key.columns)
                 rows[name] = [tuple(row) for row in (await connection.execute(query)).all()]
             return rows
@@ -318,7 +320,7 @@ async def snapshot(database_url: str) -> dict[str, list[tuple[object, ...]]]:
         await engine.dispose()
 
 
-async def with_version_columns(settings: Settings, *, adding: bool) -> None:
+async def with_later_columns(settings: Settings, *, adding: bool) -> None:
     engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
     columns = [
         *(
@@ -326,6 +328,13 @@ async def with_version_columns(settings: Settings, *, adding: bool) -> None:
             for table in ('"user"', "post", "auth_group")
         ),
         ("audit_entry", "object_version INTEGER"),
+        # revision 0010: the trash, and each entry's unit of work
+        *(
+            (table, column)
+            for table in ('"user"', "post")
+            for column in ("deleted_at TIMESTAMP WITH TIME ZONE", "deleted_by VARCHAR(60)")
+        ),
+        ("audit_entry", "unit VARCHAR(32)"),
     ]
     try:
         async with engine.begin() as connection:
@@ -474,12 +483,12 @@ async def test_tables_from_before_0006_stop_reusing_ids(empty_db: Settings, back
         await migrate.upgrade(empty_db, "0005")
     finally:
         event.listen(Table, "before_create", db._never_reuse_ids_on_sqlite)
-    # Written by today's services, which know the version counter of a later revision (0009):
-    # the column is there while they write and gone again before the upgrade.
-    await with_version_columns(empty_db, adding=True)
+    # Written by today's services, which know the columns of later revisions (0009, 0010):
+    # they are there while they write and gone again before the upgrade.
+    await with_later_columns(empty_db, adding=True)
     await add_user_with_post(empty_db, "first")
     await add_user_with_post(empty_db, "second")
-    await with_version_columns(empty_db, adding=False)
+    await with_later_columns(empty_db, adding=False)
     engine = create_async_engine(empty_db.database_url, poolclass=pool.NullPool)
     try:
         async with engine.begin() as connection:

@@ -16,7 +16,7 @@ from backoffice.services import Caller
 from backoffice.services.users import LAST_SUPERUSER
 from examples.invoicing.models import Invoice
 from tests.admin.conftest import AdminBrowser
-from tests.conftest import Account, bearer, grant, make_user
+from tests.conftest import Account, bearer, grant, in_trash, make_user
 
 _ROW = re.compile(
     r'<tr class="bulk-row" data-pk="(\d+)" data-outcome="(\w+)">.*?'
@@ -122,8 +122,7 @@ async def test_bulk_delete_deletes_and_reports_a_missing_row(
     rows = report(result.text)
     assert rows[alice.id] == ("done", "Deleted") and rows[bob.id] == ("done", "Deleted")
     assert rows[999][0] == "refused" and "does not exist" in rows[999][1]
-    assert await user_state(office, alice.id) is None
-    assert await user_state(office, bob.id) is None
+    assert await in_trash(office, User, alice.id) and await in_trash(office, User, bob.id)
 
 
 async def test_the_confirmation_page_changes_nothing(

@@ -10,7 +10,7 @@ from backoffice.admin.audit import AuditEntryAdmin
 from backoffice.models import UserUpdate
 from backoffice.services import Caller
 from tests.admin.conftest import AdminBrowser, form_error
-from tests.conftest import Account, bearer, make_user
+from tests.conftest import Account, bearer, make_user, purge
 
 _ENTRY = re.compile(r'<tr class="history-entry".*?</tr>', re.S)
 _TAGS = re.compile(r"<[^>]+>")
@@ -158,6 +158,7 @@ async def test_who_is_the_account_by_id_not_the_name_it_had(
 
     async with office.session() as session:
         await office.users(session, Caller.operator("system")).delete(alice.id)
+    await purge(office, "users", alice.id)  # in the trash, the account is still there
     listed = await signed_in.client.get("/admin/audit-entry/list", params={"search": "alice"})
     assert "alice (deleted account)" in listed.text and "alicia" not in listed.text
     api = await client.get("/api/audit/", params={"object_type": "posts"}, headers=root)

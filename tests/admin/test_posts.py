@@ -5,7 +5,7 @@ import httpx2
 from backoffice import BackOffice
 from backoffice.models import Post
 from tests.admin.conftest import AdminBrowser, form_error
-from tests.conftest import Account, bearer
+from tests.conftest import Account, bearer, in_trash
 
 
 async def test_post_created_in_admin_is_authored_by_the_staff_user_and_seen_by_the_api(
@@ -41,5 +41,4 @@ async def test_staff_edit_and_delete_someone_elses_post(
         post = await session.get(Post, post_id)
         assert post is not None and post.title == "Edited" and post.published
     assert (await signed_in.delete("post", post_id)).status_code == 200
-    async with office.session() as session:
-        assert await session.get(Post, post_id) is None
+    assert await in_trash(office, Post, post_id)

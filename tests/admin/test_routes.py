@@ -40,6 +40,10 @@ EXPECTED = {
     ("security_action", "/security/{action}", "POST"),
     ("user_security", "/{identity}/security/{pk:path}", "GET,HEAD,POST"),
     ("list_edit", "/{identity}/list-edit", "POST"),
+    ("revert", "/revert", "POST"),
+    ("trash", "/{identity}/trash", "GET,HEAD"),
+    ("trash_restore", "/{identity}/trash/{pk}/restore", "POST"),
+    ("trash_purge", "/{identity}/trash/{pk}/purge", "POST"),
     *(
         (f"view-{identity}-bulk", f"/{identity}/bulk/{{name}}", "GET,HEAD,POST")
         for identity in ("user", "post", "group")

@@ -6,7 +6,7 @@ from sqlmodel import func, select
 from backoffice import BackOffice
 from backoffice.models import User
 from tests.admin.conftest import AdminBrowser, form_error
-from tests.conftest import Account, bearer, make_user
+from tests.conftest import Account, bearer, in_trash, make_user
 
 NEW_USER = {
     "email": "newbie@example.com",
@@ -158,8 +158,10 @@ async def test_delete_removes_an_ordinary_user(
     response = await signed_in.delete("user", alice.id)
     assert response.status_code == 200
     assert "error=" not in response.text
-    async with office.session() as session:
-        assert await session.get(User, alice.id) is None
+    assert await in_trash(office, User, alice.id)
+    listing = await signed_in.client.get("/admin/user/list")
+    assert "alice@example.com" not in listing.text
+    assert f"User {alice.id} was deleted (to the trash)." in listing.text
 
 
 async def test_staff_cannot_make_anyone_a_superuser(

@@ -1,7 +1,7 @@
 """``/api/groups/`` and ``/api/permissions/``: clear errors, nothing half-written."""
 
 import httpx2
-from conftest import Account, assert_problem, bearer, grant, make_user
+from conftest import Account, assert_problem, bearer, grant, make_user, purge
 from sqlmodel import select
 
 from backoffice import BackOffice
@@ -106,6 +106,9 @@ async def test_deleting_a_member_takes_their_memberships_with_them(
     await grant(office, clerk, ["users.view"], groups=["Editors"])
 
     assert (await client.delete(f"/api/users/{clerk.id}", headers=root)).status_code == 204
+    async with office.session() as session:  # in the trash, kept for a restore
+        assert len((await session.exec(select(UserGroupLink))).all()) == 1
+    await purge(office, "users", clerk.id)
 
     async with office.session() as session:
         links = (await session.exec(select(UserGroupLink))).all()

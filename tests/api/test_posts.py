@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from conftest import Account, assert_problem, bearer
+from conftest import Account, assert_problem, bearer, in_trash
 
 from backoffice import BackOffice
 from backoffice.models import Post
@@ -458,4 +458,5 @@ async def test_an_admin_deletes_anyones_post(
     response = await client.delete(f"{POSTS}{draft['id']}", headers=staff_headers)
 
     assert response.status_code == 204
-    assert await load(office, draft["id"]) is None
+    assert await in_trash(office, Post, draft["id"])
+    assert_problem(await client.get(f"{POSTS}{draft['id']}", headers=staff_headers), 404)

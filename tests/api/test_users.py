@@ -5,7 +5,15 @@ from typing import Any
 
 import httpx2
 import pytest
-from conftest import DEFAULT_PASSWORD, Account, assert_problem, bearer, make_user
+from conftest import (
+    DEFAULT_PASSWORD,
+    Account,
+    assert_problem,
+    bearer,
+    in_trash,
+    make_user,
+    purge,
+)
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -696,7 +704,10 @@ async def test_a_superuser_deletes_another_superuser(
     response = await client.delete(f"{USERS}{second.id}", headers=await bearer(client, "root"))
 
     assert response.status_code == 204
-    assert await load(office, second.id) is None
+    assert await in_trash(office, User, second.id)
+    assert_problem(
+        await client.get(f"{USERS}{second.id}", headers=await bearer(client, "root")), 404
+    )
 
 
 async def test_staff_deletes_an_ordinary_account_with_its_posts(
@@ -712,6 +723,11 @@ async def test_staff_deletes_an_ordinary_account_with_its_posts(
     assert response.content == b""
     assert_problem(await client.get(f"{USERS}{bob.id}", headers=headers), 404)
     assert_problem(await client.get(ME, headers=bob_headers), 401)
+    async with office.session() as session:
+        # In the trash the account keeps its posts (a restore brings both back); its purge
+        # takes them with it, by the foreign key's ON DELETE CASCADE.
+        assert await session.scalar(select(func.count()).select_from(Post)) == 1
+    await purge(office, "users", bob.id)
     async with office.session() as session:
         assert await session.scalar(select(func.count()).select_from(Post)) == 0
 

@@ -86,6 +86,13 @@ API: dict[tuple[str, str], Need] = {
     ("DELETE", "/api/users/{user_id}/sessions"): SUPERUSER,
     ("DELETE", "/api/users/{user_id}/second-factors"): SUPERUSER,
     ("GET", "/api/audit/"): perm("audit.view"),
+    # Revert: the log, and the change itself through its service (the target's rename)
+    ("POST", "/api/audit/{entry_id}/revert"): perm("audit.view", "users.change"),
+    ("POST", "/api/audit/units/{unit}/revert"): perm("audit.view", "users.change"),
+    # The users' trash (the target is not in it: a restore or purge finds nothing)
+    ("GET", "/api/trash/{resource}/"): perm("users.delete"),
+    ("POST", "/api/trash/{resource}/{id}/restore"): perm("users.delete"),
+    ("DELETE", "/api/trash/{resource}/{id}"): perm("users.delete"),
     ("POST", "/api/users/"): PUBLIC,  # registration of an ordinary account
     ("GET", "/api/users/"): perm("users.view"),
     ("GET", "/api/users/me"): SIGNED_IN,
@@ -159,6 +166,8 @@ def admin_need(name: str, method: str, identity: str | None, bulk: str | None) -
         return STAFF if method in ("GET", "HEAD", "POST") else NOBODY
     if name == "api_keys_revoke":  # revokes only keys the caller may see
         return STAFF if method == "POST" else NOBODY
+    if name == "revert":  # the target's rename, through the users' service
+        return perm("audit.view", "users.change") if method == "POST" else NOBODY
     if identity is None:
         return NOBODY  # an address-only route: not served
     resource = RESOURCE[identity]
@@ -184,6 +193,10 @@ def admin_need(name: str, method: str, identity: str | None, bulk: str | None) -
     if name == "list_edit":  # list-editable columns: one POST saving the changed rows
         ok = method == "POST" and identity in LIST_EDITABLE
         return perm(f"{resource}.change") if ok else NOBODY
+    if name == "trash":  # a resource's trash: for whoever may delete its rows
+        return perm(f"{resource}.delete") if reading else NOBODY
+    if name in ("trash_restore", "trash_purge"):
+        return perm(f"{resource}.delete") if method == "POST" else NOBODY
     if name == "set_password":
         ok = identity == "user" and method in ("GET", "HEAD", "POST")
         return perm("users.change") if ok else NOBODY

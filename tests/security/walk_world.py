@@ -26,8 +26,18 @@ class World:
     tag: str
     ids: dict[str, int] = field(default_factory=dict)
     """identity -> primary key."""
+    unit: str = ""
+    """The unit of work of the target's rename (``revertible``): what a revert points at."""
 
     def api_param(self, template: str, name: str) -> str:
+        if name == "entry_id":
+            return str(self.ids["revertible"])
+        if name == "unit":
+            return self.unit
+        if name == "resource":
+            return "users"  # a trash: users.delete
+        if name == "id":
+            return str(self.ids["user"])  # not in the trash: no restore or purge succeeds
         if name == "passkey_id":
             return "1"  # someone else's, or none: never the caller's to remove
         if name == "session_id":
@@ -85,8 +95,16 @@ async def make_world(office: BackOffice, tag: str) -> World:
     async with office.session() as session:
         newest = select(AuditEntry).order_by(col(AuditEntry.id).desc())
         last = (await session.exec(newest)).first()
-    assert last is not None and last.id is not None
+        renamed = select(AuditEntry).where(
+            col(AuditEntry.object_type) == "users",
+            col(AuditEntry.object_id) == str(target.id),
+            col(AuditEntry.action) == "update",
+        )
+        rename = (await session.exec(renamed)).one()
+    assert last is not None and last.id is not None and rename.id is not None
     world.ids["audit-entry"] = last.id
+    world.ids["revertible"] = rename.id
+    world.unit = rename.unit or ""
     return world
 
 
@@ -153,6 +171,8 @@ def admin_form(name: str, identity: str | None, world: World) -> dict[str, str]:
     pk = str(world.ids.get(identity or "", 0))
     if name == "set_password":
         return {"password": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    if name == "revert":
+        return {"entry": str(world.ids["revertible"])}
     if name.endswith("-bulk"):
         return {"pks": pk}
     if name == "list_edit":

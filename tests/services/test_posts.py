@@ -1,9 +1,7 @@
 """PostService: who sees drafts and who may change what, against a real database."""
 
 import pytest
-from conftest import Account, make_user
-from sqlalchemy import func
-from sqlmodel import select
+from conftest import Account, in_trash, make_user
 
 from backoffice import BackOffice
 from backoffice.errors import InvalidInput, NotFound, PermissionDenied
@@ -300,7 +298,10 @@ async def test_the_author_can_delete_their_post(office: BackOffice, alice: Accou
     async with office.session() as session:
         await office.posts(session, as_user(alice)).delete(post.id or 0)
 
-    assert await load(office, post.id or 0) is None
+    assert await in_trash(office, Post, post.id or 0)
+    with pytest.raises(NotFound):  # no door reads it any more
+        async with office.session() as session:
+            await office.posts(session, as_user(alice)).get(post.id or 0)
 
 
 async def test_another_user_cannot_delete_a_published_post(
@@ -333,5 +334,6 @@ async def test_an_admin_can_delete_anyones_post(
     async with office.session() as session:
         await office.posts(session, as_user(staff)).delete(post.id or 0)
 
+    assert await in_trash(office, Post, post.id or 0)
     async with office.session() as session:
-        assert await session.scalar(select(func.count()).select_from(Post)) == 0
+        assert (await office.posts(session, as_user(staff)).list()).items == []

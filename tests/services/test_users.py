@@ -4,7 +4,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import DEFAULT_PASSWORD, Account, make_user
+from conftest import DEFAULT_PASSWORD, Account, in_trash, make_user, purge
 from passlib.context import CryptContext
 from sqlalchemy import event, func
 from sqlmodel import select
@@ -755,6 +755,8 @@ async def test_deleting_a_user_deletes_their_posts(
     async with office.session() as session:
         await office.users(session, as_user(staff)).delete(bob.id)
 
+    assert await in_trash(office, User, bob.id)
+    await purge(office, "users", bob.id)  # in the trash the posts stay; purged, they go
     assert await load(office, bob.id) is None
     async with office.session() as session:
         assert await session.scalar(select(func.count()).select_from(Post)) == 0
@@ -841,14 +843,14 @@ async def test_with_two_superusers_one_can_be_deleted(
     second = await make_user(office, "root2", is_superuser=True)
     async with office.session() as session:
         await office.users(session, as_user(second)).delete(superuser.id)
-    assert await load(office, superuser.id) is None
+    assert await in_trash(office, User, superuser.id)
 
 
 async def test_an_inactive_superuser_can_be_deleted(office: BackOffice, superuser: Account) -> None:
     dormant = await make_user(office, "dormant", is_superuser=True, is_active=False)
     async with office.session() as session:
         await office.users(session, as_user(superuser)).delete(dormant.id)
-    assert await load(office, dormant.id) is None
+    assert await in_trash(office, User, dormant.id)
 
 
 REMOVALS = {
