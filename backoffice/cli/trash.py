@@ -26,6 +26,7 @@ from backoffice.cli.common import (
 from backoffice.config import Settings
 from backoffice.errors import DomainError, RevertRefused
 from backoffice.office import BackOffice
+from backoffice.services.trash import Purged
 
 OFFICE_HELP = (
     "the host app's BackOffice as module:attribute (e.g. myapp.main:office), so its "
@@ -56,7 +57,7 @@ def load_office(settings: Settings, spec: str | None) -> BackOffice:
 def cmd_purgetrash(settings: Settings, args: argparse.Namespace) -> int:
     office = load_office(settings, args.office)
 
-    async def purge() -> dict[str, int]:
+    async def purge() -> dict[str, Purged]:
         try:
             return await office.purge_trash(CALLER, args.days)
         except DomainError as exc:
