@@ -50,7 +50,7 @@ class HistoryPage(AdminPage):
         if not may_read_history(admin, view, request):
             raise HTTPException(status_code=403)
         obj = await object_or_404(view, request)
-        page = _page_number(request.query_params.get("page"))
+        page = page_number(request.query_params.get("page"))
         skip = (page - 1) * PAGE_SIZE
         object_type, object_id = view.audit_type, audit_id(obj)
 
@@ -92,7 +92,7 @@ def history_routes(admin: Admin) -> list[Route]:
     return [Route("/{identity}/history/{pk:path}", page.show, name="history")]
 
 
-def _page_number(value: str | None) -> int:
+def page_number(value: str | None) -> int:
     try:
         number = int(value or "1")
     except ValueError:

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from backoffice.admin.auth import admin_caller
+from backoffice.admin.history import page_number
 from backoffice.admin.lookup import AdminPage, render, service_view
 from backoffice.admin.views import ServiceModelView
 from backoffice.errors import DomainError, NotFound, PermissionDenied
@@ -22,7 +23,6 @@ from backoffice.registry import Resource
 from backoffice.services.audit import describe
 
 PAGE_SIZE = 50
-MAX_PAGE = 100_000
 
 
 def trash_of(view: Any) -> Resource | None:
@@ -53,7 +53,7 @@ class TrashPage(AdminPage):
     @login_required
     async def show(self, request: Request) -> Response:
         view, resource = self._view(request)
-        page = _page_number(request.query_params.get("page"))
+        page = page_number(request.query_params.get("page"))
         skip = (page - 1) * PAGE_SIZE
         try:
             async with view.office.session() as session:
@@ -119,14 +119,6 @@ def _pk(raw: str) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
         raise HTTPException(status_code=404)
     return int(raw)
-
-
-def _page_number(value: str | None) -> int:
-    try:
-        number = int(value or "1")
-    except ValueError:
-        return 1
-    return min(max(number, 1), MAX_PAGE)
 
 
 def trash_routes(admin: Admin) -> list[Route]:
