@@ -10,7 +10,8 @@ import asyncio
 import importlib
 import os
 import sys
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,7 +27,8 @@ from backoffice.cli.common import (
 from backoffice.config import Settings
 from backoffice.errors import DomainError, RevertRefused
 from backoffice.office import BackOffice
-from backoffice.services.trash import Purged
+
+T = TypeVar("T")
 
 OFFICE_HELP = (
     "the host app's BackOffice as module:attribute (e.g. myapp.main:office), so its "
@@ -54,20 +56,24 @@ def load_office(settings: Settings, spec: str | None) -> BackOffice:
     return office
 
 
+async def _run(office: BackOffice, work: Awaitable[T]) -> T:
+    """``work`` against ``office``; a refusal or a database failure is one line, and the
+    engine is disposed either way."""
+    try:
+        return await work
+    except RevertRefused:
+        raise  # its door adds the hints
+    except DomainError as exc:
+        raise CommandFailed("; ".join(_domain_messages(exc))) from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise CommandFailed(_database_failure(office.settings, exc)) from None
+    finally:
+        await office.dispose()
+
+
 def cmd_purgetrash(settings: Settings, args: argparse.Namespace) -> int:
     office = load_office(settings, args.office)
-
-    async def purge() -> dict[str, Purged]:
-        try:
-            return await office.purge_trash(CALLER, args.days)
-        except DomainError as exc:
-            raise CommandFailed("; ".join(_domain_messages(exc))) from None
-        except (SQLAlchemyError, OSError) as exc:
-            raise CommandFailed(_database_failure(office.settings, exc)) from None
-        finally:
-            await office.dispose()
-
-    report = asyncio.run(purge())
+    report = asyncio.run(_run(office, office.purge_trash(CALLER, args.days)))
     days = args.days or office.settings.trash_days
     done = ", ".join(f"{r.count} from {name}" for name, r in report.items()) or "nothing (no trash)"
     print(f"Purged rows deleted more than {days} days ago: {done}.")
@@ -81,25 +87,19 @@ def cmd_revert(settings: Settings, args: argparse.Namespace) -> int:
     office = load_office(settings, args.office)
 
     async def revert() -> list[Any]:
-        try:
-            async with office.session() as session:
-                reverts = office.reverts(session, CALLER)
-                if args.unit:
-                    return await reverts.revert_unit(args.unit, force=args.force)
-                return await reverts.revert_entry(args.entry, force=args.force)
-        except RevertRefused as exc:
-            hint = " (--force reverts it anyway)" if exc.forcible else ""
-            if not args.office and "is not a resource registered here" in exc.detail:
-                hint += " (a host app's tables: pass --office MODULE:NAME)"
-            raise CommandFailed(exc.detail + hint) from None
-        except DomainError as exc:
-            raise CommandFailed("; ".join(_domain_messages(exc))) from None
-        except (SQLAlchemyError, OSError) as exc:
-            raise CommandFailed(_database_failure(office.settings, exc)) from None
-        finally:
-            await office.dispose()
+        async with office.session() as session:
+            reverts = office.reverts(session, CALLER)
+            if args.unit:
+                return await reverts.revert_unit(args.unit, force=args.force)
+            return await reverts.revert_entry(args.entry, force=args.force)
 
-    entries = asyncio.run(revert())
+    try:
+        entries = asyncio.run(_run(office, revert()))
+    except RevertRefused as exc:
+        hint = " (--force reverts it anyway)" if exc.forcible else ""
+        if not args.office and "is not a resource registered here" in exc.detail:
+            hint += " (a host app's tables: pass --office MODULE:NAME)"
+        raise CommandFailed(exc.detail + hint) from None
     if not entries:
         print("Nothing to revert: the rows already hold the recorded values.")
         return EXIT_OK
