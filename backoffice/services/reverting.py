@@ -38,7 +38,7 @@ from backoffice.errors import (
 from backoffice.models import AuditEntry
 from backoffice.services.audit import SECRET_CHANGED, AuditService, diff, snapshot
 from backoffice.services.base import Caller, Service
-from backoffice.services.trash import DELETED_AT, DELETED_BY, TrashService, in_trash
+from backoffice.services.trash import DELETED_AT, DELETED_BY, TrashService, in_trash, may_act
 from backoffice.services.versions import VERSION, is_versioned
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class RevertService(Service):
         if row is not None:
             raise Conflict(f"{resource.label} {pk} exists already.")
         service = resource.service(self.session, self.caller)
-        if not await _may_add(service, resource):
+        if not await may_act(service, resource, "add"):
             raise PermissionDenied(f"You may not add {resource.label_plural.lower()}.")
         values = {name: change[0] for name, change in entry.changes.items()}
         missing = _missing(resource.model, values)
@@ -307,11 +307,3 @@ def _from_log(model: type[Any], values: dict[str, Any]) -> dict[str, Any]:
         except ValidationError:
             raise Conflict(f"the recorded {name} {raw!r} is no longer a valid value") from None
     return converted
-
-
-async def _may_add(service: Any, resource: "Resource") -> bool:
-    if isinstance(service, Service) and hasattr(service, "has_permission"):
-        return bool(await service.has_permission("add"))
-    if not resource.permissions:
-        return bool(service.caller.is_admin and not service.caller.via_api_key)
-    return bool(await service.may(resource.name, "add"))

@@ -70,6 +70,17 @@ def not_in_trash(model: type[Any] | None) -> list[ColumnElement[bool]]:
     return [col(getattr(model, DELETED_AT)).is_(None)]
 
 
+async def may_act(service: Any, resource: "Resource", action: str) -> bool:
+    """May ``service``'s caller ``action`` the resource as a whole? Its ``has_permission``
+    where it has one (the generic service, a host's subclass), else the ``{name}.{action}``
+    permission, or active staff in person for a resource registered without permissions."""
+    if callable(getattr(service, "has_permission", None)):
+        return bool(await service.has_permission(action))
+    if not resource.permissions:
+        return bool(service.caller.is_admin and not service.caller.via_api_key)
+    return bool(await service.may(resource.name, action))
+
+
 def in_trash(obj: Any) -> bool:
     return getattr(obj, DELETED_AT, None) is not None
 
@@ -124,9 +135,7 @@ class TrashService(Service):
 
     async def may_use(self) -> bool:
         """May the caller open this trash? Whoever may delete the resource's rows."""
-        if not self.resource.permissions:
-            return self.caller.is_admin and not self.caller.via_api_key
-        return bool(await self.rows.may(self.resource.name, "delete"))
+        return await may_act(self.rows, self.resource, "delete")
 
     async def require(self) -> None:
         if not await self.may_use():
